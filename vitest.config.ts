@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config"
-import projects from "./vitest.workspace.ts"
+import projects from "./vitest.workspace"
 
 export default defineConfig({
   test: {

@@ -1,0 +1,17 @@
+// Bundles the balancer into dist/main.js, runnable with plain node: workspace packages, Effect and
+// the migrations are inlined; only better-sqlite3 (a native addon) stays an external import.
+import { build } from "esbuild"
+
+await build({
+  entryPoints: ["src/main.ts"],
+  outfile: "dist/main.js",
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  sourcemap: true,
+  external: ["better-sqlite3"],
+  // Some bundled CommonJS dependencies call require(): give the ESM bundle one.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  logLevel: "warning"
+})

@@ -1,0 +1,94 @@
+/**
+ * Every `LB_*` setting, read once at start through Effect `Config`. A bad value stops start-up with an
+ * error that names the variable.
+ */
+import { Config, ConfigError, Effect, Either, LogLevel, Redacted } from "effect"
+
+export const DEFAULT_ADMIN_TOKEN = "change-me-admin-token"
+
+const positiveInt = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({ message: `${name} must be an integer greater than 0`, validation: (n) => n > 0 })
+  )
+
+const nonNegativeInt = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({ message: `${name} must be an integer of 0 or more`, validation: (n) => n >= 0 })
+  )
+
+const positiveSeconds = (name: string, fallback: number) =>
+  Config.number(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({
+      message: `${name} must be a number of seconds greater than 0`,
+      validation: (n) => Number.isFinite(n) && n > 0
+    })
+  )
+
+/** A comma-separated list; blanks dropped. */
+const list = (name: string, fallback: string) =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.map((s) => s.split(",").map((item) => item.trim()).filter((item) => item !== ""))
+  )
+
+const logLevels: Record<string, LogLevel.LogLevel> = {
+  DEBUG: LogLevel.Debug,
+  INFO: LogLevel.Info,
+  WARNING: LogLevel.Warning,
+  WARN: LogLevel.Warning,
+  ERROR: LogLevel.Error
+}
+
+const logLevel = Config.string("LB_LOG_LEVEL").pipe(
+  Config.withDefault("INFO"),
+  Config.mapOrFail((s) => {
+    const level = logLevels[s.toUpperCase()]
+    return level === undefined
+      ? Either.left(ConfigError.InvalidData(["LB_LOG_LEVEL"], "LB_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR"))
+      : Either.right(level)
+  })
+)
+
+const port = Config.integer("LB_PORT").pipe(
+  Config.withDefault(8090),
+  Config.validate({ message: "LB_PORT must be an integer from 0 to 65535", validation: (n) => n >= 0 && n <= 65535 })
+)
+
+export const LbConfigSchema = Config.all({
+  port,
+  host: Config.string("LB_HOST").pipe(Config.withDefault("0.0.0.0")),
+  adminToken: Config.redacted("LB_ADMIN_TOKEN").pipe(Config.withDefault(Redacted.make(DEFAULT_ADMIN_TOKEN))),
+  clientTokens: list("LB_CLIENT_TOKENS", ""),
+  dbPath: Config.string("LB_DB_PATH").pipe(Config.withDefault("./data/load_balancer.db")),
+  logLevel,
+  failThreshold: positiveInt("LB_FAIL_THRESHOLD", 3),
+  cooldownSeconds: positiveSeconds("LB_COOLDOWN_SECONDS", 20),
+  defaultTimeoutSeconds: positiveSeconds("LB_DEFAULT_TIMEOUT_SECONDS", 120),
+  drainTimeoutSeconds: positiveSeconds("LB_DRAIN_TIMEOUT_SECONDS", 30),
+  maxConnections: positiveInt("LB_MAX_CONNECTIONS", 500),
+  maxKeepalive: nonNegativeInt("LB_MAX_KEEPALIVE", 200),
+  cacheMaxEntries: nonNegativeInt("LB_CACHE_MAX_ENTRIES", 5000),
+  cacheTtlSeconds: positiveSeconds("LB_CACHE_TTL_SECONDS", 300),
+  adminRateLimitRpm: positiveInt("LB_ADMIN_RATE_LIMIT_RPM", 300),
+  corsOrigins: list("LB_CORS_ORIGINS", "*"),
+  maxRequestBodyBytes: positiveInt("LB_MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024),
+  defaultMaxTokens: positiveInt("LB_DEFAULT_MAX_TOKENS", 256)
+})
+
+export type LbConfigShape = Config.Config.Success<typeof LbConfigSchema>
+
+export class LbConfig extends Effect.Service<LbConfig>()("LbConfig", {
+  effect: Effect.gen(function*() {
+    const config = yield* LbConfigSchema
+    const token = Redacted.value(config.adminToken)
+    if (token === DEFAULT_ADMIN_TOKEN || token.length < 16) {
+      yield* Effect.logWarning(
+        "LB_ADMIN_TOKEN is the default or shorter than 16 characters: set a strong random value before exposing the admin API"
+      )
+    }
+    return config
+  })
+}) {}

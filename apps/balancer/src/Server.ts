@@ -1,0 +1,56 @@
+/**
+ * One node:http server, one port: `/v1/*` goes to the data plane (a plain Node handler, see DESIGN.md
+ * "Data plane and control plane"), everything else to the control plane's Effect HTTP app.
+ */
+import { HttpLayerRouter } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import { AdminRoutes } from "./admin/Http.js"
+import { LbConfig } from "./Config.js"
+import { HealthRoute } from "./observability/Health.js"
+
+/** Sent on every response of every route. */
+const securityHeaders: ReadonlyArray<readonly [string, string]> = [
+  ["x-content-type-options", "nosniff"],
+  ["x-frame-options", "DENY"],
+  ["referrer-policy", "no-referrer"]
+]
+
+const RootRedirect = HttpLayerRouter.use((router) =>
+  router.add("GET", "/", Effect.succeed(HttpServerResponseRedirect()))
+)
+
+import { HttpServerResponse } from "@effect/platform"
+function HttpServerResponseRedirect() {
+  return HttpServerResponse.redirect("/admin", { status: 302 })
+}
+
+export const ControlPlaneRoutes = Layer.mergeAll(AdminRoutes, HealthRoute, RootRedirect)
+
+export class BalancerServer extends Effect.Service<BalancerServer>()("BalancerServer", {
+  scoped: Effect.gen(function*() {
+    const config = yield* LbConfig
+    const controlPlane = yield* NodeHttpServer.makeHandler(yield* HttpLayerRouter.toHttpEffect(ControlPlaneRoutes))
+
+    const server = Http.createServer((req, res) => {
+      for (const [name, value] of securityHeaders) res.setHeader(name, value)
+      controlPlane(req, res)
+    })
+
+    yield* Effect.async<void, Error>((resume) => {
+      server.once("error", (error) => resume(Effect.fail(error)))
+      server.listen(config.port, config.host, () => resume(Effect.void))
+    })
+    yield* Effect.addFinalizer(() =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+        server.closeAllConnections()
+      })
+    )
+    const { port } = server.address() as AddressInfo
+    yield* Effect.logInfo(`balancer listening on http://${config.host}:${port}`)
+    return { port, url: `http://127.0.0.1:${port}` } as const
+  })
+}) {}

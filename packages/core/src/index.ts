@@ -1,0 +1,3 @@
+export * as Endpoint from "./Endpoint.js"
+export * as OpenAi from "./OpenAi.js"
+export * as Sse from "./Sse.js"
