@@ -1,0 +1,80 @@
+/**
+ * A real balancer for tests: the same layer main.ts launches, on 127.0.0.1 port 0, with a fresh
+ * SQLite file (or a given one, to test restarts), configured through a map instead of the environment.
+ */
+import { ConfigProvider, Context, Effect, Layer } from "effect"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { BalancerLive } from "../../src/App.js"
+import { BalancerServer } from "../../src/Server.js"
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789"
+
+export const tempDbPath = () => join(mkdtempSync(join(tmpdir(), "lb-test-")), "lb.db")
+
+export interface JsonResponse {
+  readonly status: number
+  readonly headers: Headers
+  readonly body: any
+}
+
+export interface Balancer {
+  readonly url: string
+  readonly dbPath: string
+  /** Any request; the body is parsed as JSON when there is one. */
+  readonly fetch: (
+    method: string,
+    path: string,
+    options?: { readonly body?: unknown; readonly headers?: Record<string, string> }
+  ) => Effect.Effect<JsonResponse>
+  /** A request to /admin/api with the admin token. */
+  readonly admin: (method: string, path: string, body?: unknown) => Effect.Effect<JsonResponse>
+}
+
+export const startBalancer = (env: Record<string, string> = {}, dbPath = tempDbPath()) =>
+  Effect.gen(function*() {
+    const provider = ConfigProvider.fromMap(
+      new Map(Object.entries({
+        LB_PORT: "0",
+        LB_HOST: "127.0.0.1",
+        LB_DB_PATH: dbPath,
+        LB_ADMIN_TOKEN: ADMIN_TOKEN,
+        LB_LOG_LEVEL: "ERROR",
+        ...env
+      }))
+    )
+    const context = yield* Layer.build(BalancerLive.pipe(Layer.provide(Layer.setConfigProvider(provider))))
+    const { url } = Context.get(context, BalancerServer)
+
+    const fetchJson: Balancer["fetch"] = (method, path, options = {}) =>
+      Effect.promise(async () => {
+        const hasBody = options.body !== undefined
+        const response = await fetch(url + path, {
+          method,
+          headers: { ...(hasBody ? { "content-type": "application/json" } : {}), ...options.headers },
+          ...(hasBody ? { body: typeof options.body === "string" ? options.body : JSON.stringify(options.body) } : {})
+        })
+        const text = await response.text()
+        let body: unknown = text
+        try {
+          body = text === "" ? undefined : JSON.parse(text)
+        } catch {
+          // not JSON: keep the text
+        }
+        return { status: response.status, headers: response.headers, body }
+      })
+
+    const balancer: Balancer = {
+      url,
+      dbPath,
+      fetch: fetchJson,
+      admin: (method, path, body) =>
+        fetchJson(method, `/admin/api${path}`, { body, headers: { "x-admin-token": ADMIN_TOKEN } })
+    }
+    return balancer
+  })
+
+export class TestBalancer extends Context.Tag("TestBalancer")<TestBalancer, Balancer>() {
+  static layer = (env: Record<string, string> = {}) => Layer.scoped(TestBalancer, startBalancer(env))
+}
