@@ -163,12 +163,18 @@ export const ChatCompletionRequest = Schema.Struct({
 })
 export type ChatCompletionRequest = typeof ChatCompletionRequest.Type
 
-/** The fields every completion response and chunk starts with. */
+/** The fields of every completion response and chunk besides `object` and `choices`. */
 const responseFields = {
   id: Schema.String,
   created: Schema.Int,
   model: Schema.String,
-  system_fingerprint: optionalNullable(Schema.String)
+  /**
+   * Always in a vLLM response; in a chunk only with `stream_options.include_usage` (the last, usage-only
+   * chunk) or vLLM's `continuous_usage_stats` (every chunk).
+   */
+  usage: optionalNullable(Usage),
+  system_fingerprint: optionalNullable(Schema.String),
+  service_tier: optionalNullable(Schema.String)
 }
 
 /** The fields of a choice vLLM and OpenAI send in responses and chunks alike. */
@@ -190,8 +196,6 @@ export const ChatCompletion = Schema.Struct({
   ...responseFields,
   object: Schema.Literal("chat.completion"),
   choices: Schema.Array(ChatCompletionChoice),
-  usage: optionalNullable(Usage),
-  service_tier: optionalNullable(Schema.String),
   /** vLLM: the prompt's log probabilities when the request asked for them. */
   prompt_logprobs: optionalNullable(Schema.Unknown)
 })
@@ -231,9 +235,7 @@ export type ChatCompletionChunkChoice = typeof ChatCompletionChunkChoice.Type
 export const ChatCompletionChunk = Schema.Struct({
   ...responseFields,
   object: Schema.Literal("chat.completion.chunk"),
-  choices: Schema.Array(ChatCompletionChunkChoice),
-  usage: optionalNullable(Usage),
-  service_tier: optionalNullable(Schema.String)
+  choices: Schema.Array(ChatCompletionChunkChoice)
 })
 export type ChatCompletionChunk = typeof ChatCompletionChunk.Type
 
@@ -266,8 +268,7 @@ export type CompletionChoice = typeof CompletionChoice.Type
 const completionFields = {
   ...responseFields,
   object: Schema.Literal("text_completion"),
-  choices: Schema.Array(CompletionChoice),
-  usage: optionalNullable(Usage)
+  choices: Schema.Array(CompletionChoice)
 }
 
 /** A non-streaming text completion. */
