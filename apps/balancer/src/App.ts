@@ -1,11 +1,22 @@
 /**
  * The whole balancer as one layer: main.ts launches it, tests build it with their own config.
+ * Every service is built once here and shared by the data plane and the control plane.
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger } from "effect"
 import { LbConfig } from "./Config.js"
+import { LiveState } from "./observability/LiveState.js"
+import { Stats } from "./observability/Stats.js"
+import { ClientAuth } from "./protection/ClientAuth.js"
+import { DataPlane } from "./proxy/DataPlane.js"
+import { Relay } from "./proxy/Relay.js"
+import { Upstreams } from "./proxy/Upstreams.js"
+import { ModelCatalog } from "./routing/ModelCatalog.js"
+import { RoutingEngine } from "./routing/RoutingEngine.js"
 import { BalancerServer } from "./Server.js"
 import { DatabaseLive } from "./store/Database.js"
+import { EndpointRepo } from "./store/EndpointRepo.js"
+import { SettingsRepo } from "./store/SettingsRepo.js"
 import { Topology } from "./store/Topology.js"
 
 const LoggingLive = Layer.unwrapEffect(
@@ -13,8 +24,13 @@ const LoggingLive = Layer.unwrapEffect(
 )
 
 export const BalancerLive = BalancerServer.Default.pipe(
-  Layer.provide(Topology.Default),
   Layer.provide(NodeHttpServer.layerContext),
+  Layer.provide(DataPlane.Default),
+  Layer.provide([LiveState.Default, Relay.Default, ClientAuth.Default]),
+  Layer.provideMerge(ModelCatalog.Default),
+  Layer.provideMerge(Layer.mergeAll(RoutingEngine.Default, Upstreams.Default, Stats.Default)),
+  Layer.provideMerge(Topology.Default),
+  Layer.provide([EndpointRepo.Default, SettingsRepo.Default]),
   Layer.provide(DatabaseLive),
   Layer.provideMerge(LoggingLive),
   Layer.provideMerge(LbConfig.Default)

@@ -60,7 +60,10 @@ const port = Config.integer("LB_PORT").pipe(
 export const LbConfigSchema = Config.all({
   port,
   host: Config.string("LB_HOST").pipe(Config.withDefault("0.0.0.0")),
-  adminToken: Config.redacted("LB_ADMIN_TOKEN").pipe(Config.withDefault(Redacted.make(DEFAULT_ADMIN_TOKEN))),
+  adminToken: Config.redacted("LB_ADMIN_TOKEN").pipe(
+    Config.withDefault(Redacted.make(DEFAULT_ADMIN_TOKEN)),
+    Config.validate({ message: "LB_ADMIN_TOKEN must not be empty", validation: (t) => Redacted.value(t) !== "" })
+  ),
   clientTokens: list("LB_CLIENT_TOKENS", ""),
   dbPath: Config.string("LB_DB_PATH").pipe(Config.withDefault("./data/load_balancer.db")),
   logLevel,
@@ -75,7 +78,8 @@ export const LbConfigSchema = Config.all({
   adminRateLimitRpm: positiveInt("LB_ADMIN_RATE_LIMIT_RPM", 300),
   corsOrigins: list("LB_CORS_ORIGINS", "*"),
   maxRequestBodyBytes: positiveInt("LB_MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024),
-  defaultMaxTokens: positiveInt("LB_DEFAULT_MAX_TOKENS", 256)
+  defaultMaxTokens: positiveInt("LB_DEFAULT_MAX_TOKENS", 256),
+  modelsRefreshSeconds: positiveSeconds("LB_MODELS_REFRESH_SECONDS", 60)
 })
 
 export type LbConfigShape = Config.Config.Success<typeof LbConfigSchema>

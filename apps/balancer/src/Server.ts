@@ -2,7 +2,7 @@
  * One node:http server, one port: `/v1/*` goes to the data plane (a plain Node handler, see DESIGN.md
  * "Data plane and control plane"), everything else to the control plane's Effect HTTP app.
  */
-import { HttpLayerRouter } from "@effect/platform"
+import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import * as Http from "node:http"
@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net"
 import { AdminRoutes } from "./admin/Http.js"
 import { LbConfig } from "./Config.js"
 import { HealthRoute } from "./observability/Health.js"
+import { DataPlane } from "./proxy/DataPlane.js"
 
 /** Sent on every response of every route. */
 const securityHeaders: ReadonlyArray<readonly [string, string]> = [
@@ -18,14 +19,7 @@ const securityHeaders: ReadonlyArray<readonly [string, string]> = [
   ["referrer-policy", "no-referrer"]
 ]
 
-const RootRedirect = HttpLayerRouter.use((router) =>
-  router.add("GET", "/", Effect.succeed(HttpServerResponseRedirect()))
-)
-
-import { HttpServerResponse } from "@effect/platform"
-function HttpServerResponseRedirect() {
-  return HttpServerResponse.redirect("/admin", { status: 302 })
-}
+const RootRedirect = HttpLayerRouter.add("GET", "/", HttpServerResponse.redirect("/admin", { status: 302 }))
 
 export const ControlPlaneRoutes = Layer.mergeAll(AdminRoutes, HealthRoute, RootRedirect)
 
@@ -33,10 +27,12 @@ export class BalancerServer extends Effect.Service<BalancerServer>()("BalancerSe
   scoped: Effect.gen(function*() {
     const config = yield* LbConfig
     const controlPlane = yield* NodeHttpServer.makeHandler(yield* HttpLayerRouter.toHttpEffect(ControlPlaneRoutes))
+    const dataPlane = yield* DataPlane
 
     const server = Http.createServer((req, res) => {
       for (const [name, value] of securityHeaders) res.setHeader(name, value)
-      controlPlane(req, res)
+      if (req.url!.startsWith("/v1/")) dataPlane.handle(req, res)
+      else controlPlane(req, res)
     })
 
     yield* Effect.async<void, Error>((resume) => {

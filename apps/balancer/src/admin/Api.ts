@@ -8,11 +8,37 @@ import { Schema } from "effect"
 import { Conflict, NotFound } from "../Errors.js"
 import { AdminAuth } from "./Security.js"
 
+const rates = {
+  requests: Schema.Number,
+  prompt_tokens: Schema.Number,
+  completion_tokens: Schema.Number,
+  tokens_per_second: Schema.Number.annotations({ description: "over the last 10 s" }),
+  requests_per_second: Schema.Number.annotations({ description: "over the last 10 s" })
+}
+
+export const EndpointStats = Schema.Struct({
+  ...rates,
+  failures: Schema.Number,
+  avg_latency_seconds: Schema.Number
+}).annotations({ identifier: "EndpointStats" })
+
+export const EndpointState = Schema.Struct({
+  ...Endpoint.EndpointPublic.fields,
+  inflight: Schema.Number,
+  models: Schema.NullOr(Schema.Array(Schema.String)).annotations({ description: "null while unknown" }),
+  stats: EndpointStats
+}).annotations({ identifier: "EndpointState" })
+
+export const GlobalStats = Schema.Struct({ ...rates, total_inflight: Schema.Number }).annotations({
+  identifier: "GlobalStats"
+})
+
 export const State = Schema.Struct({
   version: Schema.String,
   routing_mode: Endpoint.RoutingMode,
   incoming_pos: Endpoint.Position,
-  endpoints: Schema.Array(Endpoint.EndpointPublic)
+  endpoints: Schema.Array(EndpointState),
+  global: GlobalStats
 }).annotations({ identifier: "State" })
 export type State = typeof State.Type
 

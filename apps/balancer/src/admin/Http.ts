@@ -5,20 +5,14 @@ import { HttpApiBuilder, HttpLayerRouter } from "@effect/platform"
 import { Endpoint } from "@llmlb/core"
 import { Effect, Layer } from "effect"
 import { Topology } from "../store/Topology.js"
-import { VERSION } from "../Version.js"
+import { LiveState } from "../observability/LiveState.js"
 import { AdminApi } from "./Api.js"
 import { AdminAuthLive } from "./Security.js"
 
 const StateLive = HttpApiBuilder.group(AdminApi, "state", (handlers) =>
   Effect.gen(function*() {
-    const topology = yield* Topology
-    return handlers.handle("get", () =>
-      Effect.sync(() => ({
-        version: VERSION,
-        routing_mode: topology.routingMode(),
-        incoming_pos: topology.incomingPos(),
-        endpoints: topology.endpoints().map(Endpoint.toPublic)
-      })))
+    const live = yield* LiveState
+    return handlers.handle("get", () => Effect.sync(live.state))
   }))
 
 const EndpointsLive = HttpApiBuilder.group(AdminApi, "endpoints", (handlers) =>

@@ -3,24 +3,13 @@
  */
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
-import { Topology } from "../store/Topology.js"
-import { VERSION } from "../Version.js"
+import { LiveState } from "./LiveState.js"
 
 export const HealthRoute = HttpLayerRouter.use((router) =>
   Effect.gen(function*() {
-    const topology = yield* Topology
-    const health = Effect.sync(() => {
-      const endpoints = topology.endpoints()
-      return {
-        status: "ok",
-        version: VERSION,
-        endpoints: endpoints.length,
-        connected: endpoints.filter((e) => e.connected).length,
-        routing_mode: topology.routingMode()
-      }
-    })
+    const live = yield* LiveState
     yield* router.add("*", "/health", (request: HttpServerRequest.HttpServerRequest) =>
       request.method === "GET" || request.method === "HEAD"
-        ? Effect.flatMap(health, (body) => HttpServerResponse.json(body))
+        ? HttpServerResponse.json(live.health())
         : Effect.succeed(HttpServerResponse.empty({ status: 405, headers: { allow: "GET, HEAD" } })))
   }))

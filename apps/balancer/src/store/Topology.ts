@@ -95,6 +95,5 @@ export class Topology extends Effect.Service<Topology>()("Topology", {
       setRoutingMode,
       setIncomingPos
     } as const
-  }),
-  dependencies: [EndpointRepo.Default, SettingsRepo.Default]
+  })
 }) {}

@@ -1,0 +1,56 @@
+/**
+ * The live view of the balancer (configuration joined with in-flight counts, model lists and stats)
+ * that the admin state and /health report.
+ */
+import { Endpoint } from "@llmlb/core"
+import { Effect } from "effect"
+import type { State } from "../admin/Api.js"
+import { ModelCatalog } from "../routing/ModelCatalog.js"
+import { RoutingEngine } from "../routing/RoutingEngine.js"
+import { Topology } from "../store/Topology.js"
+import { VERSION } from "../Version.js"
+import { Stats } from "./Stats.js"
+
+export class LiveState extends Effect.Service<LiveState>()("LiveState", {
+  effect: Effect.gen(function*() {
+    const topology = yield* Topology
+    const routing = yield* RoutingEngine
+    const catalog = yield* ModelCatalog
+    const stats = yield* Stats
+
+    const global = () => {
+      const { requests, prompt_tokens, completion_tokens, tokens_per_second, requests_per_second } = stats.global()
+      return { requests, prompt_tokens, completion_tokens, tokens_per_second, requests_per_second, total_inflight: routing.totalInflight() }
+    }
+
+    const state = (): State => ({
+      version: VERSION,
+      routing_mode: topology.routingMode(),
+      incoming_pos: topology.incomingPos(),
+      endpoints: topology.endpoints().map((endpoint) => ({
+        ...Endpoint.toPublic(endpoint),
+        inflight: routing.inflight(endpoint.id),
+        models: catalog.modelsOf(endpoint)?.map((m) => m.id) ?? null,
+        stats: stats.endpoint(endpoint.id)
+      })),
+      global: global()
+    })
+
+    const health = () => {
+      const endpoints = topology.endpoints()
+      const { tokens_per_second, requests_per_second, total_inflight } = global()
+      return {
+        status: "ok",
+        version: VERSION,
+        endpoints: endpoints.length,
+        connected: endpoints.filter((e) => e.connected).length,
+        routing_mode: topology.routingMode(),
+        tokens_per_second,
+        requests_per_second,
+        total_inflight
+      }
+    }
+
+    return { state, health } as const
+  })
+}) {}

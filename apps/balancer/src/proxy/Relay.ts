@@ -1,0 +1,231 @@
+/**
+ * One request upstream and its answer relayed to the client. The client's response is committed when
+ * the upstream's first body chunk arrives; streams then flow chunk by chunk, never buffered whole.
+ * A client that goes away aborts the upstream request at once.
+ */
+import type { Endpoint } from "@llmlb/core"
+import { OpenAi } from "@llmlb/core"
+import { Effect } from "effect"
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http"
+import { performance } from "node:perf_hooks"
+import { LbConfig } from "../Config.js"
+import { Stats } from "../observability/Stats.js"
+import * as Respond from "./Respond.js"
+import { StreamTap } from "./StreamTap.js"
+import { Upstreams } from "./Upstreams.js"
+
+export interface RelayRequest {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly endpoint: Endpoint.EndpointRecord
+  /** The route appended to the endpoint's base URL, e.g. `/chat/completions`. */
+  readonly path: string
+  readonly body: Buffer | string
+  readonly stream: boolean
+  /** The balancer added include_usage: remove the usage chunk from what the client gets. */
+  readonly filterUsage: boolean
+  /** Prompt tokens estimated from the request, used when the upstream reports no usage. */
+  readonly promptEstimate: number
+  /** performance.now() when the request reached the balancer. */
+  readonly startedAt: number
+}
+
+/** Upstream error bodies are relayed whole up to this size, then cut. */
+const MAX_ERROR_BODY = 64 * 1024
+
+/** A header value for the endpoint's name: names are free text, header values are Latin-1 at most. */
+const endpointLabel = (name: string) => (/^[\x20-\x7e]*$/.test(name) ? name : encodeURIComponent(name))
+
+const round3 = (ms: number) => Math.round(ms * 1000) / 1000
+
+const waitDrain = (res: ServerResponse) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      res.off("drain", done)
+      res.off("close", done)
+      resolve()
+    }
+    res.on("drain", done)
+    res.on("close", done)
+  })
+
+const errorCode = (error: unknown): string | undefined => (error as { code?: string } | null)?.code
+
+/** Completion tokens of a whole (non-streamed) response, estimated from its text. */
+const estimateCompletion = (json: any): number => {
+  let text = ""
+  for (const choice of Array.isArray(json?.choices) ? json.choices : []) {
+    text += typeof choice?.message?.content === "string" ? choice.message.content : ""
+    text += typeof choice?.text === "string" ? choice.text : ""
+  }
+  return OpenAi.estimateTokens(text)
+}
+
+export class Relay extends Effect.Service<Relay>()("Relay", {
+  effect: Effect.gen(function*() {
+    const config = yield* LbConfig
+    const upstreams = yield* Upstreams
+    const stats = yield* Stats
+
+    const send = async (request: RelayRequest): Promise<void> => {
+      const { res, endpoint } = request
+      const target = upstreams.targetOf(endpoint)
+      const timeoutMs = (endpoint.timeout ?? config.defaultTimeoutSeconds) * 1000
+      const controller = new AbortController()
+      let clientGone = false
+      let timedOut = false
+      const onClose = () => {
+        if (!res.writableFinished) {
+          clientGone = true
+          controller.abort()
+        }
+      }
+      res.on("close", onClose)
+
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        "x-request-id": request.req.headers["x-request-id"] as string
+      }
+      if (target.authorization !== undefined) headers.authorization = target.authorization
+
+      const dispatchedAt = performance.now()
+      const overhead = dispatchedAt - request.startedAt
+      const responseHeaders = (contentType: string | undefined, extra?: OutgoingHttpHeaders): OutgoingHttpHeaders => ({
+        ...extra,
+        "content-type": contentType ?? "application/json",
+        "x-lb-endpoint": endpointLabel(endpoint.name),
+        "x-lb-overhead-ms": String(round3(overhead))
+      })
+
+      let wholeTimer: NodeJS.Timeout | undefined
+      let committed = false
+      try {
+        const upstream = await target.pools.choose().request({
+          path: target.basePath + request.path,
+          method: "POST",
+          headers,
+          body: request.body,
+          signal: controller.signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs
+        })
+        const contentType = upstream.headers["content-type"] as string | undefined
+
+        if (upstream.statusCode < 200 || upstream.statusCode >= 300) {
+          // The upstream's own answer: relayed as it is (429 keeps its Retry-After).
+          const text = await readCapped(upstream.body)
+          if (upstream.statusCode >= 500 || upstream.statusCode === 429) stats.recordFailure(endpoint.id)
+          const retryAfter = upstream.headers["retry-after"]
+          res.writeHead(
+            upstream.statusCode,
+            responseHeaders(contentType, typeof retryAfter === "string" ? { "retry-after": retryAfter } : undefined)
+          )
+          res.end(text)
+          return
+        }
+
+        if (request.stream && contentType?.includes("text/event-stream")) {
+          const tap = new StreamTap(request.filterUsage)
+          for await (const chunk of upstream.body) {
+            if (!committed) {
+              res.writeHead(upstream.statusCode, {
+                ...responseHeaders(contentType),
+                "cache-control": "no-cache",
+                "x-accel-buffering": "no"
+              })
+              committed = true
+            }
+            const out = tap.push(chunk as Buffer)
+            if (out.length > 0 && !res.write(out)) await waitDrain(res)
+            if (clientGone) return
+          }
+          if (!committed) res.writeHead(upstream.statusCode, responseHeaders(contentType))
+          res.end()
+          const usage = tap.usage
+          stats.recordSuccess(
+            endpoint.id,
+            usage === undefined
+              ? { promptTokens: request.promptEstimate, completionTokens: tap.contentChunks, estimated: true }
+              : { ...usage, estimated: false },
+            (performance.now() - request.startedAt) / 1000
+          )
+          return
+        }
+
+        // A whole response: read it (bounded by the timeout as a whole), take its usage, send it.
+        wholeTimer = setTimeout(() => {
+          timedOut = true
+          controller.abort()
+        }, timeoutMs)
+        const chunks: Array<Buffer> = []
+        for await (const chunk of upstream.body) chunks.push(chunk as Buffer)
+        clearTimeout(wholeTimer)
+        const buffer = Buffer.concat(chunks)
+        const json = parseJson(buffer)
+        res.writeHead(upstream.statusCode, {
+          ...responseHeaders(contentType),
+          "content-length": buffer.length
+        })
+        res.end(buffer)
+        stats.recordSuccess(
+          endpoint.id,
+          usageOf(json) ?? { promptTokens: request.promptEstimate, completionTokens: estimateCompletion(json), estimated: true },
+          (performance.now() - request.startedAt) / 1000
+        )
+      } catch (error) {
+        if (clientGone) return
+        stats.recordFailure(endpoint.id)
+        const code = errorCode(error)
+        const timeout = timedOut || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
+        const message = timeout
+          ? `Endpoint ${endpoint.name} timed out after ${timeoutMs / 1000} s`
+          : `Endpoint ${endpoint.name} failed: ${(error as Error)?.message ?? String(error)}`
+        if (committed) {
+          // Mid-stream: the status is gone already; end the stream with an error event the SDKs surface.
+          const body = { error: { message, type: "api_error", param: null, code: timeout ? "upstream_timeout" : "upstream_error" } }
+          res.end(`data: ${JSON.stringify(body)}\n\ndata: [DONE]\n\n`)
+        } else if (timeout) {
+          Respond.upstreamTimeout(res, message)
+        } else {
+          Respond.upstreamError(res, message)
+        }
+      } finally {
+        clearTimeout(wholeTimer)
+        res.off("close", onClose)
+      }
+    }
+
+    return { send } as const
+  })
+}) {}
+
+const readCapped = async (body: AsyncIterable<unknown>): Promise<Buffer> => {
+  const chunks: Array<Buffer> = []
+  let size = 0
+  for await (const chunk of body) {
+    if (size < MAX_ERROR_BODY) {
+      chunks.push(chunk as Buffer)
+      size += (chunk as Buffer).length
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY)
+}
+
+const parseJson = (buffer: Buffer): any => {
+  try {
+    return JSON.parse(buffer.toString("utf8"))
+  } catch {
+    return undefined
+  }
+}
+
+const usageOf = (json: any) => {
+  const usage = json?.usage
+  return typeof usage?.prompt_tokens === "number"
+    ? {
+      promptTokens: usage.prompt_tokens as number,
+      completionTokens: typeof usage.completion_tokens === "number" ? (usage.completion_tokens as number) : 0,
+      estimated: false
+    }
+    : undefined
+}

@@ -1,0 +1,50 @@
+/**
+ * OpenAI-shaped error responses for /v1: `{"error":{"message","type","param","code"}}`.
+ */
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http"
+
+export const sendJson = (res: ServerResponse, status: number, body: string, headers?: OutgoingHttpHeaders) => {
+  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) })
+  res.end(body)
+}
+
+export const sendError = (
+  res: ServerResponse,
+  status: number,
+  type: string,
+  code: string | null,
+  message: string,
+  options: { readonly param?: string; readonly headers?: OutgoingHttpHeaders } = {}
+) => {
+  if (res.headersSent) return
+  sendJson(res, status, JSON.stringify({ error: { message, type, param: options.param ?? null, code } }), options.headers)
+}
+
+export const badRequest = (res: ServerResponse, message: string, param?: string) =>
+  sendError(res, 400, "invalid_request_error", null, message, param === undefined ? {} : { param })
+
+export const invalidUrl = (res: ServerResponse, method: string, path: string) =>
+  sendError(res, 404, "invalid_request_error", null, `Invalid URL (${method} ${path})`)
+
+export const methodNotAllowed = (res: ServerResponse, method: string, path: string, allow: string) =>
+  sendError(res, 405, "invalid_request_error", null, `Method ${method} not allowed on ${path}; use ${allow}`, {
+    headers: { allow }
+  })
+
+export const unauthorized = (res: ServerResponse) =>
+  sendError(res, 401, "authentication_error", "invalid_api_key", "Invalid or missing API key: send Authorization: Bearer <token>")
+
+export const tooLarge = (res: ServerResponse, limit: number) =>
+  sendError(res, 413, "invalid_request_error", "request_too_large", `Request body exceeds ${limit} bytes`, {
+    // The rest of the body is not read: the connection cannot be reused.
+    headers: { connection: "close" }
+  })
+
+export const noEndpoint = (res: ServerResponse, message: string) =>
+  sendError(res, 503, "api_error", "no_endpoint_available", message)
+
+export const upstreamError = (res: ServerResponse, message: string) =>
+  sendError(res, 502, "api_error", "upstream_error", message)
+
+export const upstreamTimeout = (res: ServerResponse, message: string) =>
+  sendError(res, 504, "api_error", "upstream_timeout", message)
