@@ -97,7 +97,11 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
         "x-lb-overhead-ms": String(round3(overhead))
       })
 
-      let wholeTimer: NodeJS.Timeout | undefined
+      // A non-streaming answer is bounded as a whole, from dispatch to its last byte.
+      const wholeTimer = request.stream ? undefined : setTimeout(() => {
+        timedOut = true
+        controller.abort()
+      }, timeoutMs)
       let committed = false
       try {
         const upstream = await target.pools.choose().request({
@@ -152,11 +156,7 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
           return
         }
 
-        // A whole response: read it (bounded by the timeout as a whole), take its usage, send it.
-        wholeTimer = setTimeout(() => {
-          timedOut = true
-          controller.abort()
-        }, timeoutMs)
+        // A whole response: read it, take its usage, send it.
         const chunks: Array<Buffer> = []
         for await (const chunk of upstream.body) chunks.push(chunk as Buffer)
         clearTimeout(wholeTimer)

@@ -78,3 +78,12 @@ export const startBalancer = (env: Record<string, string> = {}, dbPath = tempDbP
 export class TestBalancer extends Context.Tag("TestBalancer")<TestBalancer, Balancer>() {
   static layer = (env: Record<string, string> = {}) => Layer.scoped(TestBalancer, startBalancer(env))
 }
+
+/** Registers a simulator (or any OpenAI base URL) as an endpoint wired to the incoming node. */
+export const connectEndpoint = (
+  lb: Balancer,
+  baseUrl: string,
+  fields: Record<string, unknown> = {}
+) =>
+  lb.admin("POST", "/endpoints", { name: `ep-${Math.random().toString(36).slice(2, 8)}`, base_url: baseUrl, connected: true, ...fields })
+    .pipe(Effect.tap((response) => response.status === 201 ? Effect.void : Effect.die(new Error(`create failed: ${JSON.stringify(response.body)}`))), Effect.map((response) => response.body as { id: string; name: string }))

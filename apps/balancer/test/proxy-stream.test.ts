@@ -1,0 +1,115 @@
+import { describe, expect, it } from "@effect/vitest"
+import { simScoped } from "@llmlb/upstream-sim"
+import { Effect } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import { connectEndpoint, startBalancer } from "./support/Balancer.js"
+
+const streamBody = (max_tokens: number) =>
+  JSON.stringify({ model: "m1", messages: [{ role: "user", content: "go" }], max_tokens, stream: true })
+
+const post = (url: string, body: string, signal?: AbortSignal) =>
+  fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, ...(signal ? { signal } : {}) })
+
+/** A server that streams what it is told, as a stand-in for an upstream that sends no usage at all. */
+const rawUpstream = (events: ReadonlyArray<string>) =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      new Promise<Http.Server>((resolve) => {
+        const server = Http.createServer((req, res) => {
+          req.resume()
+          res.writeHead(200, { "content-type": "text/event-stream" })
+          for (const event of events) res.write(`data: ${event}\n\n`)
+          res.end()
+        })
+        server.listen(0, "127.0.0.1", () => resolve(server))
+      })
+    ),
+    (server) => Effect.promise(() => new Promise((resolve) => server.close(resolve)))
+  ).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`))
+
+describe("streaming relay", () => {
+  it.scopedLive("delivers the first chunk while the upstream is still generating (no buffering)", () =>
+    Effect.gen(function*() {
+      const upstream = yield* simScoped({ models: ["m1"], interTokenMs: 150, outputTokens: 8 })
+      const lb = yield* startBalancer()
+      yield* connectEndpoint(lb, upstream.baseUrl)
+      const { firstChunk, completedAtFirstChunk, total } = yield* Effect.promise(async () => {
+        const started = Date.now()
+        const response = await post(lb.url, streamBody(8))
+        const reader = response.body!.getReader()
+        const decoder = new TextDecoder()
+        let text = ""
+        let firstChunk = -1
+        let completedAtFirstChunk = -1
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) break
+          text += decoder.decode(value, { stream: true })
+          if (firstChunk < 0 && text.includes("tok1")) {
+            firstChunk = Date.now() - started
+            completedAtFirstChunk = upstream.counters().completed
+          }
+        }
+        return { firstChunk, completedAtFirstChunk, total: Date.now() - started }
+      })
+      expect(completedAtFirstChunk).toBe(0)
+      expect(firstChunk).toBeLessThan(500)
+      expect(total).toBeGreaterThanOrEqual(1000)
+    }))
+
+  it.scopedLive("aborts the upstream request as soon as the client disconnects", () =>
+    Effect.gen(function*() {
+      const upstream = yield* simScoped({ models: ["m1"], interTokenMs: 100, outputTokens: 50 })
+      const lb = yield* startBalancer()
+      const endpoint = yield* connectEndpoint(lb, upstream.baseUrl)
+      yield* Effect.promise(async () => {
+        const controller = new AbortController()
+        const response = await post(lb.url, streamBody(50), controller.signal)
+        const reader = response.body!.getReader()
+        await reader.read()
+        controller.abort()
+      })
+      yield* Effect.sleep("300 millis")
+      expect(upstream.counters()).toMatchObject({ aborted: 1, running: 0, completed: 0 })
+      const state = (yield* lb.admin("GET", "/state")).body
+      const entry = state.endpoints.find((e: any) => e.id === endpoint.id)
+      expect(entry.inflight).toBe(0)
+      expect(entry.stats.failures).toBe(0)
+    }))
+
+  it.scopedLive("ends a stream that breaks mid-way with an SSE error event and [DONE]", () =>
+    Effect.gen(function*() {
+      const upstream = yield* simScoped({ models: ["m1"], outputTokens: 10, fault: { kind: "close-mid-stream", afterChunks: 3 } })
+      const lb = yield* startBalancer()
+      yield* connectEndpoint(lb, upstream.baseUrl)
+      const response = yield* Effect.promise(() => post(lb.url, streamBody(10)))
+      expect(response.status).toBe(200)
+      const text = yield* Effect.promise(() => response.text())
+      const events = text.split("\n\n").filter((e) => e !== "")
+      expect(events.at(-1)).toBe("data: [DONE]")
+      const error = JSON.parse(events.at(-2)!.slice("data: ".length))
+      expect(error.error).toMatchObject({ type: "api_error", code: "upstream_error" })
+      expect(events.filter((e) => e.includes("tok")).length).toBeGreaterThan(0)
+    }))
+
+  it.scopedLive("estimates completion tokens from content chunks when the upstream sends no usage", () =>
+    Effect.gen(function*() {
+      const chunk = (content: string) => JSON.stringify({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: null }] })
+      const baseUrl = yield* rawUpstream([
+        JSON.stringify({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant", content: "" } }] }),
+        chunk("Hello"),
+        chunk(" there"),
+        chunk(" friend"),
+        "[DONE]"
+      ])
+      const lb = yield* startBalancer()
+      const endpoint = yield* connectEndpoint(lb, baseUrl)
+      const body = JSON.stringify({ model: "m1", messages: [{ role: "user", content: "a prompt of 24 letters.." }], stream: true })
+      const text = yield* Effect.promise(() => post(lb.url, body).then((r) => r.text()))
+      expect(text).toContain("friend")
+      expect(text.trim().endsWith("data: [DONE]")).toBe(true)
+      const stats = (yield* lb.admin("GET", "/state")).body.endpoints.find((e: any) => e.id === endpoint.id).stats
+      expect(stats).toMatchObject({ requests: 1, prompt_tokens: 6, completion_tokens: 3 })
+    }))
+})
