@@ -1,4 +1,6 @@
+export * as Cooldown from "./Cooldown.js"
 export * as Endpoint from "./Endpoint.js"
 export * as OpenAi from "./OpenAi.js"
+export * as Routing from "./Routing.js"
 export * from "./SlidingWindow.js"
 export * as Sse from "./Sse.js"
