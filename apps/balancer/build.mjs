@@ -2,9 +2,11 @@
 // the migrations are inlined; only better-sqlite3 (a native addon) stays an external import.
 import { build } from "esbuild"
 
+const here = (path) => new URL(path, import.meta.url).pathname
+
 await build({
-  entryPoints: ["src/main.ts"],
-  outfile: "dist/main.js",
+  entryPoints: [here("src/main.ts")],
+  outfile: here("dist/main.js"),
   bundle: true,
   platform: "node",
   target: "node20",

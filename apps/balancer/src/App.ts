@@ -11,9 +11,12 @@ import { ClientAuth } from "./protection/ClientAuth.js"
 import { DataPlane } from "./proxy/DataPlane.js"
 import { Relay } from "./proxy/Relay.js"
 import { Upstreams } from "./proxy/Upstreams.js"
+import { Cooldowns } from "./routing/Cooldowns.js"
 import { ModelCatalog } from "./routing/ModelCatalog.js"
 import { RoutingEngine } from "./routing/RoutingEngine.js"
+import { TokenShares } from "./routing/TokenShares.js"
 import { BalancerServer } from "./Server.js"
+import { BlockRepo } from "./store/BlockRepo.js"
 import { DatabaseLive } from "./store/Database.js"
 import { EndpointRepo } from "./store/EndpointRepo.js"
 import { SettingsRepo } from "./store/SettingsRepo.js"
@@ -27,10 +30,11 @@ export const BalancerLive = BalancerServer.Default.pipe(
   Layer.provide(NodeHttpServer.layerContext),
   Layer.provide(DataPlane.Default),
   Layer.provide([LiveState.Default, Relay.Default, ClientAuth.Default]),
+  Layer.provideMerge(RoutingEngine.Default),
   Layer.provideMerge(ModelCatalog.Default),
-  Layer.provideMerge(Layer.mergeAll(RoutingEngine.Default, Upstreams.Default, Stats.Default)),
+  Layer.provideMerge(Layer.mergeAll(Cooldowns.Default, TokenShares.Default, Upstreams.Default, Stats.Default)),
   Layer.provideMerge(Topology.Default),
-  Layer.provide([EndpointRepo.Default, SettingsRepo.Default]),
+  Layer.provide([EndpointRepo.Default, SettingsRepo.Default, BlockRepo.Default]),
   Layer.provide(DatabaseLive),
   Layer.provideMerge(LoggingLive),
   Layer.provideMerge(LbConfig.Default)

@@ -79,7 +79,11 @@ export const LbConfigSchema = Config.all({
   corsOrigins: list("LB_CORS_ORIGINS", "*"),
   maxRequestBodyBytes: positiveInt("LB_MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024),
   defaultMaxTokens: positiveInt("LB_DEFAULT_MAX_TOKENS", 256),
-  modelsRefreshSeconds: positiveSeconds("LB_MODELS_REFRESH_SECONDS", 60)
+  modelsRefreshSeconds: positiveSeconds("LB_MODELS_REFRESH_SECONDS", 60),
+  quotaWindowSeconds: positiveInt("LB_QUOTA_WINDOW_SECONDS", 300),
+  queueMax: nonNegativeInt("LB_QUEUE_MAX", 1000),
+  queueTimeoutSeconds: positiveSeconds("LB_QUEUE_TIMEOUT_SECONDS", 30),
+  maxAttempts: positiveInt("LB_MAX_ATTEMPTS", 3)
 })
 
 export type LbConfigShape = Config.Config.Success<typeof LbConfigSchema>

@@ -21,3 +21,10 @@ export class Conflict extends Schema.TaggedError<Conflict>()(
   { message: Schema.String },
   HttpApiSchema.annotations({ status: 409 })
 ) {}
+
+/** A request that is well-formed but refers to something it may not (an unknown id, a fixed field). */
+export class BadRequest extends Schema.TaggedError<BadRequest>()(
+  "BadRequest",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {}

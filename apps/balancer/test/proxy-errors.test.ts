@@ -5,6 +5,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import OpenAI from "openai"
 import { connectEndpoint, startBalancer } from "./support/Balancer.js"
+import { generations } from "./support/Sims.js"
 
 const messages = [{ role: "user" as const, content: "hi" }]
 const chat = { model: "m1", messages, max_tokens: 2 }
@@ -38,7 +39,7 @@ describe("client authentication", () => {
         expectOpenAiError(response, 401, "authentication_error", "invalid_api_key")
       }
       expect((yield* lb.fetch("GET", "/v1/models")).status).toBe(401)
-      expect(upstream.counters().requests).toBe(0)
+      expect(generations(upstream)).toBe(0)
 
       const sdk = new OpenAI({ baseURL: `${lb.url}/v1`, apiKey: "client-token-two", maxRetries: 0 })
       const answer = yield* Effect.promise(() => sdk.chat.completions.create(chat))
@@ -69,7 +70,7 @@ describe("errors in OpenAI's shape", () => {
       }
       const missing = yield* lb.fetch("POST", "/v1/chat/completions", { body: { messages } })
       expect(missing.body.error.param).toBe("model")
-      expect(upstream.counters().requests).toBe(0)
+      expect(generations(upstream)).toBe(0)
     }))
 
   it.scopedLive("413 for a body over LB_MAX_REQUEST_BODY_BYTES, declared or streamed, before it is all read", () =>
@@ -101,7 +102,7 @@ describe("errors in OpenAI's shape", () => {
       expect(status).toBe(413)
       const fits = yield* lb.fetch("POST", "/v1/chat/completions", { body: chat })
       expect(fits.status).toBe(200)
-      expect(upstream.counters().requests).toBe(1)
+      expect(generations(upstream)).toBe(1)
     }))
 
   it.scopedLive("503 when no enabled endpoint is connected", () =>
@@ -119,12 +120,14 @@ describe("errors in OpenAI's shape", () => {
       const upstream = yield* simScoped({ models: ["m1"] })
       const lb = yield* startBalancer()
       const endpoint = yield* connectEndpoint(lb, upstream.baseUrl, { name: "strict" })
+      const invalid = { ...chat, max_tokens: -5 }
       const direct = yield* Effect.promise(() =>
-        fetch(`${upstream.baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...chat, model: "nope" }) })
+        fetch(`${upstream.baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(invalid) })
           .then(async (r) => ({ status: r.status, body: await r.json() }))
       )
-      const relayed = yield* lb.fetch("POST", "/v1/chat/completions", { body: { ...chat, model: "nope" } })
-      expect(relayed.status).toBe(404)
+      expect(direct.status).toBe(400)
+      const relayed = yield* lb.fetch("POST", "/v1/chat/completions", { body: invalid })
+      expect(relayed.status).toBe(400)
       expect(relayed.body).toEqual(direct.body)
       expect(relayed.headers.get("x-lb-endpoint")).toBe("strict")
       const state = (yield* lb.admin("GET", "/state")).body

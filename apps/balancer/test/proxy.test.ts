@@ -3,6 +3,7 @@ import { simScoped } from "@llmlb/upstream-sim"
 import { Effect } from "effect"
 import OpenAI from "openai"
 import { connectEndpoint, startBalancer } from "./support/Balancer.js"
+import { generationRequests } from "./support/Sims.js"
 
 const client = (baseURL: string, apiKey = "unused") => new OpenAI({ baseURL, apiKey, maxRetries: 0 })
 const messages = [{ role: "user" as const, content: "count these five words" }]
@@ -52,7 +53,7 @@ describe("chat completions through the balancer", () => {
       })
       expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe(" tok1 tok2 tok3 tok4 tok5 tok6")
       expect(chunks.every((c) => c.choices.length === 1 && c.usage == null)).toBe(true)
-      expect(upstream.received()[0]!.body).toMatchObject({ stream_options: { include_usage: true } })
+      expect(generationRequests(upstream)[0]!.body).toMatchObject({ stream_options: { include_usage: true } })
 
       const counted = upstream.counters()
       expect(counted.completionTokens).toBe(6)
@@ -76,7 +77,7 @@ describe("chat completions through the balancer", () => {
       const last = chunks[chunks.length - 1]
       expect(last.choices).toEqual([])
       expect(last.usage).toMatchObject({ prompt_tokens: 4, completion_tokens: 6, total_tokens: 10 })
-      expect(upstream.received()[0]!.body).toEqual({
+      expect(generationRequests(upstream)[0]!.body).toEqual({
         model: "m1",
         messages,
         stream: true,
@@ -90,7 +91,7 @@ describe("chat completions through the balancer", () => {
       const { lb, upstream } = yield* setup()
       const body = `{"model":"m1",  "messages":[{"role":"user","content":"a b"}],"max_tokens":2,"vendor_extension":{"x":[1,2]}}`
       yield* lb.fetch("POST", "/v1/chat/completions", { body })
-      expect(upstream.received()[0]!.body).toEqual(JSON.parse(body))
+      expect(generationRequests(upstream)[0]!.body).toEqual(JSON.parse(body))
     }))
 
   it.scopedLive("serves the legacy /v1/{pool_name}/ paths", () =>
@@ -150,7 +151,8 @@ describe("other OpenAI routes", () => {
       expect(models.data.map((m) => m.id)).toEqual(["alpha", "shared", "beta"])
       expect(models.data[0]).toMatchObject({ object: "model", owned_by: "vllm" })
       const state = (yield* lb.admin("GET", "/state")).body
-      expect(state.endpoints.map((e: any) => e.models)).toEqual([["alpha", "shared"], ["shared", "beta"], null, null])
+      // Lists are learned for every endpoint, wired or not.
+      expect(state.endpoints.map((e: any) => e.models)).toEqual([["alpha", "shared"], ["shared", "beta"], ["not-connected"], ["disabled"]])
     }))
 
   it.scopedLive("sends the endpoint's api_key upstream as a bearer token", () =>
@@ -160,7 +162,7 @@ describe("other OpenAI routes", () => {
       yield* connectEndpoint(lb, upstream.baseUrl, { api_key: "upstream-secret-key" })
       const chat = yield* Effect.promise(() => client(`${lb.url}/v1`).chat.completions.create({ model: "m1", messages, max_tokens: 1 }))
       expect(chat.choices[0]!.message.content).toBe(" tok1")
-      expect(upstream.received()[0]!.headers.authorization).toBe("Bearer upstream-secret-key")
+      expect(generationRequests(upstream)[0]!.headers.authorization).toBe("Bearer upstream-secret-key")
     }))
 })
 
@@ -173,7 +175,7 @@ describe("request ids", () => {
         headers: { "x-request-id": "trace-me-42" }
       })
       expect(response.headers.get("x-request-id")).toBe("trace-me-42")
-      expect(upstream.received()[0]!.headers["x-request-id"]).toBe("trace-me-42")
+      expect(generationRequests(upstream)[0]!.headers["x-request-id"]).toBe("trace-me-42")
     }))
 
   it.scopedLive("makes a UUID when none is sent, the same one upstream", () =>
@@ -182,7 +184,7 @@ describe("request ids", () => {
       const response = yield* lb.fetch("POST", "/v1/chat/completions", { body: { model: "m1", messages, max_tokens: 1 } })
       const id = response.headers.get("x-request-id")
       expect(id).toMatch(/^[0-9a-f-]{36}$/)
-      expect(upstream.received()[0]!.headers["x-request-id"]).toBe(id)
+      expect(generationRequests(upstream)[0]!.headers["x-request-id"]).toBe(id)
     }))
 })
 

@@ -1,5 +1,6 @@
 export * as Cooldown from "./Cooldown.js"
 export * as Endpoint from "./Endpoint.js"
+export * as IncomingBlock from "./IncomingBlock.js"
 export * as OpenAi from "./OpenAi.js"
 export * as Routing from "./Routing.js"
 export * from "./SlidingWindow.js"

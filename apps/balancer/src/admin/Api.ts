@@ -3,9 +3,9 @@
  * the handlers' types and the OpenAPI document.
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
-import { Endpoint } from "@llmlb/core"
+import { Endpoint, IncomingBlock } from "@llmlb/core"
 import { Schema } from "effect"
-import { Conflict, NotFound } from "../Errors.js"
+import { BadRequest, Conflict, NotFound } from "../Errors.js"
 import { AdminAuth } from "./Security.js"
 
 const rates = {
@@ -25,6 +25,11 @@ export const EndpointStats = Schema.Struct({
 export const EndpointState = Schema.Struct({
   ...Endpoint.EndpointPublic.fields,
   inflight: Schema.Number,
+  cooldown: Schema.Struct({
+    active: Schema.Boolean,
+    remaining_seconds: Schema.Number,
+    consecutive_failures: Schema.Number
+  }),
   models: Schema.NullOr(Schema.Array(Schema.String)).annotations({ description: "null while unknown" }),
   stats: EndpointStats
 }).annotations({ identifier: "EndpointState" })
@@ -38,6 +43,7 @@ export const State = Schema.Struct({
   routing_mode: Endpoint.RoutingMode,
   incoming_pos: Endpoint.Position,
   endpoints: Schema.Array(EndpointState),
+  incoming_blocks: Schema.Array(IncomingBlock.IncomingBlock),
   global: GlobalStats
 }).annotations({ identifier: "State" })
 export type State = typeof State.Type
@@ -67,6 +73,34 @@ export class EndpointsGroup extends HttpApiGroup.make("endpoints")
   .add(HttpApiEndpoint.del("delete")`/endpoints/${eid}`.addSuccess(HttpApiSchema.NoContent).addError(NotFound))
 {}
 
+const bid = HttpApiSchema.param("bid", Schema.String)
+
+export class IncomingBlocksGroup extends HttpApiGroup.make("incomingBlocks")
+  .add(HttpApiEndpoint.get("list", "/incoming-blocks").addSuccess(Schema.Array(IncomingBlock.IncomingBlock)))
+  .add(HttpApiEndpoint.get("get")`/incoming-blocks/${bid}`.addSuccess(IncomingBlock.IncomingBlock).addError(NotFound))
+  .add(
+    HttpApiEndpoint.post("create", "/incoming-blocks")
+      .setPayload(IncomingBlock.BlockCreate)
+      .addSuccess(IncomingBlock.IncomingBlock, { status: 201 })
+      .addError(Conflict)
+      .addError(BadRequest)
+  )
+  .add(
+    HttpApiEndpoint.patch("update")`/incoming-blocks/${bid}`
+      .setPayload(IncomingBlock.BlockPatch)
+      .addSuccess(IncomingBlock.IncomingBlock)
+      .addError(NotFound)
+      .addError(Conflict)
+      .addError(BadRequest)
+  )
+  .add(
+    HttpApiEndpoint.del("delete")`/incoming-blocks/${bid}`
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(NotFound)
+      .addError(Conflict)
+  )
+{}
+
 export const RoutingPayload = Schema.Struct({ mode: Endpoint.RoutingMode }).annotations({
   identifier: "RoutingPayload",
   parseOptions: { onExcessProperty: "error" }
@@ -80,6 +114,7 @@ export class RoutingGroup extends HttpApiGroup.make("routing")
 export class AdminApi extends HttpApi.make("admin")
   .add(StateGroup)
   .add(EndpointsGroup)
+  .add(IncomingBlocksGroup)
   .add(RoutingGroup)
   .middleware(AdminAuth)
   .prefix("/admin/api")

@@ -26,6 +26,17 @@ const EndpointsLive = HttpApiBuilder.group(AdminApi, "endpoints", (handlers) =>
       .handle("delete", ({ path }) => topology.remove(path.eid))
   }))
 
+const IncomingBlocksLive = HttpApiBuilder.group(AdminApi, "incomingBlocks", (handlers) =>
+  Effect.gen(function*() {
+    const topology = yield* Topology
+    return handlers
+      .handle("list", () => Effect.sync(topology.blocks))
+      .handle("get", ({ path }) => topology.findBlock(path.bid))
+      .handle("create", ({ payload }) => topology.createBlock(payload))
+      .handle("update", ({ path, payload }) => topology.updateBlock(path.bid, payload))
+      .handle("delete", ({ path }) => topology.removeBlock(path.bid))
+  }))
+
 const RoutingLive = HttpApiBuilder.group(AdminApi, "routing", (handlers) =>
   Effect.gen(function*() {
     const topology = yield* Topology
@@ -35,5 +46,5 @@ const RoutingLive = HttpApiBuilder.group(AdminApi, "routing", (handlers) =>
   }))
 
 export const AdminRoutes = HttpLayerRouter.addHttpApi(AdminApi, { openapiPath: "/admin/api/openapi.json" }).pipe(
-  Layer.provide([StateLive, EndpointsLive, RoutingLive, AdminAuthLive])
+  Layer.provide([StateLive, EndpointsLive, IncomingBlocksLive, RoutingLive, AdminAuthLive])
 )

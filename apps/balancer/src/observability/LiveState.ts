@@ -5,6 +5,7 @@
 import { Endpoint } from "@llmlb/core"
 import { Effect } from "effect"
 import type { State } from "../admin/Api.js"
+import { Cooldowns } from "../routing/Cooldowns.js"
 import { ModelCatalog } from "../routing/ModelCatalog.js"
 import { RoutingEngine } from "../routing/RoutingEngine.js"
 import { Topology } from "../store/Topology.js"
@@ -17,6 +18,7 @@ export class LiveState extends Effect.Service<LiveState>()("LiveState", {
     const routing = yield* RoutingEngine
     const catalog = yield* ModelCatalog
     const stats = yield* Stats
+    const cooldowns = yield* Cooldowns
 
     const global = () => {
       const { requests, prompt_tokens, completion_tokens, tokens_per_second, requests_per_second } = stats.global()
@@ -30,9 +32,11 @@ export class LiveState extends Effect.Service<LiveState>()("LiveState", {
       endpoints: topology.endpoints().map((endpoint) => ({
         ...Endpoint.toPublic(endpoint),
         inflight: routing.inflight(endpoint.id),
+        cooldown: cooldowns.view(endpoint.id),
         models: catalog.modelsOf(endpoint)?.map((m) => m.id) ?? null,
         stats: stats.endpoint(endpoint.id)
       })),
+      incoming_blocks: topology.blocks(),
       global: global()
     })
 

@@ -12,11 +12,12 @@ import { performance } from "node:perf_hooks"
 import { LbConfig } from "../Config.js"
 import { ClientAuth } from "../protection/ClientAuth.js"
 import { ModelCatalog } from "../routing/ModelCatalog.js"
-import { RoutingEngine } from "../routing/RoutingEngine.js"
+import { type Refusal, RoutingEngine } from "../routing/RoutingEngine.js"
+import { type BlockView, Topology } from "../store/Topology.js"
 import { VERSION } from "../Version.js"
 import { readBody } from "./Body.js"
 import * as Respond from "./Respond.js"
-import { Relay } from "./Relay.js"
+import { endpointLabel, type Failure, Relay } from "./Relay.js"
 
 type Operation = "chat/completions" | "completions" | "embeddings" | "models"
 
@@ -48,16 +49,66 @@ export const parseRoute = (path: string): Route | undefined => {
 const requestIdOf = (given: string | Array<string> | undefined) =>
   typeof given === "string" && given.length <= 200 && /^[\x21-\x7e]+$/.test(given) ? given : randomUUID()
 
+/** What the client gets when no attempt produced an answer. */
+const sendFailure = (res: ServerResponse, failure: Failure) => {
+  const headers = { "x-lb-endpoint": endpointLabel(failure.endpoint.name) }
+  switch (failure.kind) {
+    case "status": {
+      // The last upstream's own answer (429 keeps its Retry-After).
+      res.writeHead(failure.status, {
+        ...headers,
+        "content-type": failure.contentType ?? "application/json",
+        ...(failure.retryAfter === undefined ? {} : { "retry-after": failure.retryAfter })
+      })
+      return res.end(failure.body)
+    }
+    case "timeout":
+      return Respond.sendError(res, 504, "api_error", "upstream_timeout", failure.message, { headers })
+    case "unreachable":
+      return Respond.sendError(res, 502, "api_error", "upstream_error", failure.message, { headers })
+  }
+}
+
+const sendRefusal = (res: ServerResponse, refusal: Refusal, model: string) => {
+  switch (refusal.kind) {
+    case "no-endpoint":
+    case "exhausted":
+      return Respond.noEndpoint(res, "No endpoint is available: connect an enabled endpoint to the incoming block")
+    case "no-model":
+      return Respond.modelNotFound(res, model)
+    case "cooling-down":
+      return Respond.noEndpoint(res, "Every endpoint is cooling down after failures", refusal.retryAfterSeconds)
+    case "queue-full":
+      return Respond.noEndpoint(res, "Every endpoint is at its concurrency limit and the queue is full", 1)
+    case "queue-timeout":
+      return Respond.noEndpoint(res, "Every endpoint stayed at its concurrency limit for the whole queue timeout", 1)
+    case "shutting-down":
+      return Respond.noEndpoint(res, "The load balancer is shutting down", 1)
+  }
+}
+
+/** Tokens a request may use: its prompt estimate plus the completion it allows. */
+const tokenEstimate = (body: Record<string, unknown>, operation: Operation, promptEstimate: number, defaultMaxTokens: number) => {
+  if (operation === "embeddings") return Math.max(1, promptEstimate)
+  const max = body.max_completion_tokens ?? body.max_tokens
+  return promptEstimate + (typeof max === "number" && max >= 0 ? max : defaultMaxTokens)
+}
+
 export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
   effect: Effect.gen(function*() {
     const config = yield* LbConfig
     const auth = yield* ClientAuth
+    const topology = yield* Topology
     const routing = yield* RoutingEngine
     const catalog = yield* ModelCatalog
     const relay = yield* Relay
 
-    const listModels = async (res: ServerResponse) => {
-      const endpoints = routing.candidates()
+    /** The block of `/v1/{pool_name}/...` when one has that name, else `default`. */
+    const blockOf = (route: Route) =>
+      (route.pool === undefined ? undefined : topology.blockByName(route.pool)) ?? topology.defaultBlock()
+
+    const listModels = async (res: ServerResponse, block: BlockView) => {
+      const endpoints = topology.wiredEndpoints(block.id).filter((e) => e.enabled)
       await catalog.ensureKnown(endpoints)
       const seen = new Set<string>()
       const data: Array<unknown> = []
@@ -72,7 +123,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       Respond.sendJson(res, 200, JSON.stringify({ object: "list", data }))
     }
 
-    const generate = async (req: IncomingMessage, res: ServerResponse, route: Route, startedAt: number) => {
+    const generate = async (req: IncomingMessage, res: ServerResponse, route: Route, block: BlockView, startedAt: number) => {
       const raw = await readBody(req, config.maxRequestBodyBytes)
       if (raw === "aborted") return
       if (raw === "too-large") return Respond.tooLarge(res, config.maxRequestBodyBytes)
@@ -86,7 +137,8 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       if (typeof body !== "object" || body === null || Array.isArray(body)) {
         return Respond.badRequest(res, "The request body must be a JSON object")
       }
-      if (typeof body.model !== "string" || body.model === "") {
+      const model = body.model
+      if (typeof model !== "string" || model === "") {
         return Respond.badRequest(res, "You must provide a model parameter (a non-empty string)", "model")
       }
 
@@ -103,25 +155,35 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         }
       }
 
-      const endpoint = routing.pick()
-      if (endpoint === undefined) {
-        return Respond.noEndpoint(res, "No endpoint is available: connect an enabled endpoint to the incoming node")
+      const promptEstimate = OpenAi.estimatePromptTokens(body)
+      const estimate = tokenEstimate(body, route.operation, promptEstimate, config.defaultMaxTokens)
+      const request = {
+        req,
+        res,
+        path: `/${route.operation}`,
+        body: upstreamBody,
+        stream,
+        filterUsage,
+        promptEstimate,
+        startedAt
       }
-      try {
-        await relay.send({
-          req,
-          res,
-          endpoint,
-          path: `/${route.operation}`,
-          body: upstreamBody,
-          stream,
-          filterUsage,
-          promptEstimate: OpenAi.estimatePromptTokens(body),
-          startedAt
-        })
-      } finally {
-        routing.release(endpoint.id)
+
+      let tried: Set<string> | undefined
+      let lastFailure: Failure | undefined
+      for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
+        const acquired = routing.acquire(block, model, estimate, tried)
+        const lease = acquired instanceof Promise ? await acquired : acquired
+        if (!("endpoint" in lease)) {
+          return lastFailure === undefined ? sendRefusal(res, lease, model) : sendFailure(res, lastFailure)
+        }
+        if (res.destroyed) return routing.release(lease, { kind: "abandoned" })
+        const result = await relay.attempt(request, lease.endpoint)
+        routing.release(lease, result.kind === "client-gone" ? { kind: "abandoned" } : result.verdict)
+        if (result.kind !== "failed") return
+        lastFailure = result.failure
+        ;(tried ??= new Set()).add(lease.endpoint.id)
       }
+      sendFailure(res, lastFailure!)
     }
 
     const dispatch = async (req: IncomingMessage, res: ServerResponse) => {
@@ -139,11 +201,15 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       if (!auth.check(req.headers.authorization)) return Respond.unauthorized(res)
       const route = parseRoute(path)
       if (route === undefined) return Respond.invalidUrl(res, method, path)
+      const block = blockOf(route)
       if (route.operation === "models") {
-        return method === "GET" || method === "HEAD" ? listModels(res) : Respond.methodNotAllowed(res, method, path, "GET")
+        return method === "GET" || method === "HEAD"
+          ? listModels(res, block)
+          : Respond.methodNotAllowed(res, method, path, "GET")
       }
       if (method !== "POST") return Respond.methodNotAllowed(res, method, path, "POST")
-      return generate(req, res, route, startedAt)
+      if (!block.enabled) return Respond.noEndpoint(res, `The incoming block ${block.name} is disabled`)
+      return generate(req, res, route, block, startedAt)
     }
 
     /** The Node handler for every `/v1/*` request. */

@@ -1,7 +1,8 @@
 /**
- * One request upstream and its answer relayed to the client. The client's response is committed when
- * the upstream's first body chunk arrives; streams then flow chunk by chunk, never buffered whole.
- * A client that goes away aborts the upstream request at once.
+ * One attempt of a request on one endpoint. The client's response is committed when the upstream's
+ * first body chunk arrives; until then a failure leaves the client untouched, so the caller can try
+ * another endpoint. Streams flow chunk by chunk, never buffered whole. A client that goes away aborts
+ * the upstream request at once.
  */
 import type { Endpoint } from "@llmlb/core"
 import { OpenAi } from "@llmlb/core"
@@ -10,14 +11,13 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:
 import { performance } from "node:perf_hooks"
 import { LbConfig } from "../Config.js"
 import { Stats } from "../observability/Stats.js"
-import * as Respond from "./Respond.js"
+import type { Verdict } from "../routing/RoutingEngine.js"
 import { StreamTap } from "./StreamTap.js"
 import { Upstreams } from "./Upstreams.js"
 
 export interface RelayRequest {
   readonly req: IncomingMessage
   readonly res: ServerResponse
-  readonly endpoint: Endpoint.EndpointRecord
   /** The route appended to the endpoint's base URL, e.g. `/chat/completions`. */
   readonly path: string
   readonly body: Buffer | string
@@ -30,13 +30,42 @@ export interface RelayRequest {
   readonly startedAt: number
 }
 
-/** Upstream error bodies are relayed whole up to this size, then cut. */
+/** Why an attempt failed before anything was sent to the client. */
+export type Failure =
+  | {
+    readonly kind: "status"
+    readonly endpoint: Endpoint.EndpointRecord
+    readonly status: number
+    readonly body: Buffer
+    readonly contentType: string | undefined
+    readonly retryAfter: string | undefined
+  }
+  | { readonly kind: "unreachable"; readonly endpoint: Endpoint.EndpointRecord; readonly message: string }
+  | { readonly kind: "timeout"; readonly endpoint: Endpoint.EndpointRecord; readonly message: string }
+
+export type Attempt =
+  /** The client has its answer (or the stream's end); the verdict is for routing and cooldown. */
+  | { readonly kind: "answered"; readonly verdict: Verdict }
+  /** Nothing reached the client: another endpoint may be tried. */
+  | { readonly kind: "failed"; readonly failure: Failure; readonly verdict: Verdict }
+  | { readonly kind: "client-gone" }
+
+/** Upstream error bodies are kept up to this size. */
 const MAX_ERROR_BODY = 64 * 1024
 
 /** A header value for the endpoint's name: names are free text, header values are Latin-1 at most. */
-const endpointLabel = (name: string) => (/^[\x20-\x7e]*$/.test(name) ? name : encodeURIComponent(name))
+export const endpointLabel = (name: string) => (/^[\x20-\x7e]*$/.test(name) ? name : encodeURIComponent(name))
 
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000
+
+/** Retry-After in milliseconds: delta-seconds or an HTTP date; 0 when absent or unreadable. */
+export const retryAfterMs = (value: string | undefined): number => {
+  if (value === undefined) return 0
+  const seconds = Number(value)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? 0 : Math.max(0, date - Date.now())
+}
 
 const waitDrain = (res: ServerResponse) =>
   new Promise<void>((resolve) => {
@@ -60,144 +89,6 @@ const estimateCompletion = (json: any): number => {
   }
   return OpenAi.estimateTokens(text)
 }
-
-export class Relay extends Effect.Service<Relay>()("Relay", {
-  effect: Effect.gen(function*() {
-    const config = yield* LbConfig
-    const upstreams = yield* Upstreams
-    const stats = yield* Stats
-
-    const send = async (request: RelayRequest): Promise<void> => {
-      const { res, endpoint } = request
-      const target = upstreams.targetOf(endpoint)
-      const timeoutMs = (endpoint.timeout ?? config.defaultTimeoutSeconds) * 1000
-      const controller = new AbortController()
-      let clientGone = false
-      let timedOut = false
-      const onClose = () => {
-        if (!res.writableFinished) {
-          clientGone = true
-          controller.abort()
-        }
-      }
-      res.on("close", onClose)
-
-      const headers: Record<string, string> = {
-        "content-type": "application/json",
-        "x-request-id": request.req.headers["x-request-id"] as string
-      }
-      if (target.authorization !== undefined) headers.authorization = target.authorization
-
-      const dispatchedAt = performance.now()
-      const overhead = dispatchedAt - request.startedAt
-      const responseHeaders = (contentType: string | undefined, extra?: OutgoingHttpHeaders): OutgoingHttpHeaders => ({
-        ...extra,
-        "content-type": contentType ?? "application/json",
-        "x-lb-endpoint": endpointLabel(endpoint.name),
-        "x-lb-overhead-ms": String(round3(overhead))
-      })
-
-      // A non-streaming answer is bounded as a whole, from dispatch to its last byte.
-      const wholeTimer = request.stream ? undefined : setTimeout(() => {
-        timedOut = true
-        controller.abort()
-      }, timeoutMs)
-      let committed = false
-      try {
-        const upstream = await target.pools.choose().request({
-          path: target.basePath + request.path,
-          method: "POST",
-          headers,
-          body: request.body,
-          signal: controller.signal,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs
-        })
-        const contentType = upstream.headers["content-type"] as string | undefined
-
-        if (upstream.statusCode < 200 || upstream.statusCode >= 300) {
-          // The upstream's own answer: relayed as it is (429 keeps its Retry-After).
-          const text = await readCapped(upstream.body)
-          if (upstream.statusCode >= 500 || upstream.statusCode === 429) stats.recordFailure(endpoint.id)
-          const retryAfter = upstream.headers["retry-after"]
-          res.writeHead(
-            upstream.statusCode,
-            responseHeaders(contentType, typeof retryAfter === "string" ? { "retry-after": retryAfter } : undefined)
-          )
-          res.end(text)
-          return
-        }
-
-        if (request.stream && contentType?.includes("text/event-stream")) {
-          const tap = new StreamTap(request.filterUsage)
-          for await (const chunk of upstream.body) {
-            if (!committed) {
-              res.writeHead(upstream.statusCode, {
-                ...responseHeaders(contentType),
-                "cache-control": "no-cache",
-                "x-accel-buffering": "no"
-              })
-              committed = true
-            }
-            const out = tap.push(chunk as Buffer)
-            if (out.length > 0 && !res.write(out)) await waitDrain(res)
-            if (clientGone) return
-          }
-          if (!committed) res.writeHead(upstream.statusCode, responseHeaders(contentType))
-          res.end()
-          const usage = tap.usage
-          stats.recordSuccess(
-            endpoint.id,
-            usage === undefined
-              ? { promptTokens: request.promptEstimate, completionTokens: tap.contentChunks, estimated: true }
-              : { ...usage, estimated: false },
-            (performance.now() - request.startedAt) / 1000
-          )
-          return
-        }
-
-        // A whole response: read it, take its usage, send it.
-        const chunks: Array<Buffer> = []
-        for await (const chunk of upstream.body) chunks.push(chunk as Buffer)
-        clearTimeout(wholeTimer)
-        const buffer = Buffer.concat(chunks)
-        const json = parseJson(buffer)
-        res.writeHead(upstream.statusCode, {
-          ...responseHeaders(contentType),
-          "content-length": buffer.length
-        })
-        res.end(buffer)
-        stats.recordSuccess(
-          endpoint.id,
-          usageOf(json) ?? { promptTokens: request.promptEstimate, completionTokens: estimateCompletion(json), estimated: true },
-          (performance.now() - request.startedAt) / 1000
-        )
-      } catch (error) {
-        if (clientGone) return
-        stats.recordFailure(endpoint.id)
-        const code = errorCode(error)
-        const timeout = timedOut || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
-        const message = timeout
-          ? `Endpoint ${endpoint.name} timed out after ${timeoutMs / 1000} s`
-          : `Endpoint ${endpoint.name} failed: ${(error as Error)?.message ?? String(error)}`
-        if (committed) {
-          // Mid-stream: the status is gone already; end the stream with an error event the SDKs surface.
-          const body = { error: { message, type: "api_error", param: null, code: timeout ? "upstream_timeout" : "upstream_error" } }
-          res.end(`data: ${JSON.stringify(body)}\n\ndata: [DONE]\n\n`)
-        } else if (timeout) {
-          Respond.upstreamTimeout(res, message)
-        } else {
-          Respond.upstreamError(res, message)
-        }
-      } finally {
-        clearTimeout(wholeTimer)
-        res.off("close", onClose)
-      }
-    }
-
-    return { send } as const
-  })
-}) {}
 
 const readCapped = async (body: AsyncIterable<unknown>): Promise<Buffer> => {
   const chunks: Array<Buffer> = []
@@ -229,3 +120,138 @@ const usageOf = (json: any) => {
     }
     : undefined
 }
+
+/** 5xx and 429 say the endpoint is in trouble: another may answer. Other statuses are the answer. */
+export const isRetryableStatus = (status: number) => status >= 500 || status === 429
+
+export class Relay extends Effect.Service<Relay>()("Relay", {
+  effect: Effect.gen(function*() {
+    const config = yield* LbConfig
+    const upstreams = yield* Upstreams
+    const stats = yield* Stats
+
+    const attempt = async (request: RelayRequest, endpoint: Endpoint.EndpointRecord): Promise<Attempt> => {
+      const { res } = request
+      const target = upstreams.targetOf(endpoint)
+      const timeoutMs = (endpoint.timeout ?? config.defaultTimeoutSeconds) * 1000
+      const controller = new AbortController()
+      let clientGone = false
+      let timedOut = false
+      const onClose = () => {
+        if (!res.writableFinished) {
+          clientGone = true
+          controller.abort()
+        }
+      }
+      res.on("close", onClose)
+
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        "x-request-id": request.req.headers["x-request-id"] as string
+      }
+      if (target.authorization !== undefined) headers.authorization = target.authorization
+
+      const overhead = performance.now() - request.startedAt
+      const responseHeaders = (contentType: string | undefined, extra?: OutgoingHttpHeaders): OutgoingHttpHeaders => ({
+        ...extra,
+        "content-type": contentType ?? "application/json",
+        "x-lb-endpoint": endpointLabel(endpoint.name),
+        "x-lb-overhead-ms": String(round3(overhead))
+      })
+      const latency = () => (performance.now() - request.startedAt) / 1000
+
+      // A non-streaming answer is bounded as a whole, from dispatch to its last byte.
+      const wholeTimer = request.stream ? undefined : setTimeout(() => {
+        timedOut = true
+        controller.abort()
+      }, timeoutMs)
+      let committed = false
+      try {
+        const upstream = await target.pools.choose().request({
+          path: target.basePath + request.path,
+          method: "POST",
+          headers,
+          body: request.body,
+          signal: controller.signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs
+        })
+        const contentType = upstream.headers["content-type"] as string | undefined
+
+        if (upstream.statusCode < 200 || upstream.statusCode >= 300) {
+          const body = await readCapped(upstream.body)
+          const retryAfter = upstream.headers["retry-after"] as string | undefined
+          if (isRetryableStatus(upstream.statusCode)) {
+            stats.recordFailure(endpoint.id)
+            return {
+              kind: "failed",
+              failure: { kind: "status", endpoint, status: upstream.statusCode, body, contentType, retryAfter },
+              verdict: { kind: "failure", retryAfterMs: retryAfterMs(retryAfter) }
+            }
+          }
+          // The client's own mistake (400, 404 ...): the upstream's answer is the answer.
+          res.writeHead(upstream.statusCode, responseHeaders(contentType))
+          res.end(body)
+          return { kind: "answered", verdict: { kind: "success", tokens: 0 } }
+        }
+
+        if (request.stream && contentType?.includes("text/event-stream")) {
+          const tap = new StreamTap(request.filterUsage)
+          for await (const chunk of upstream.body) {
+            if (!committed) {
+              res.writeHead(upstream.statusCode, {
+                ...responseHeaders(contentType),
+                "cache-control": "no-cache",
+                "x-accel-buffering": "no"
+              })
+              committed = true
+            }
+            const out = tap.push(chunk as Buffer)
+            if (out.length > 0 && !res.write(out)) await waitDrain(res)
+            if (clientGone) return { kind: "client-gone" }
+          }
+          if (!committed) res.writeHead(upstream.statusCode, responseHeaders(contentType))
+          res.end()
+          const usage = tap.usage === undefined
+            ? { promptTokens: request.promptEstimate, completionTokens: tap.contentChunks, estimated: true }
+            : { ...tap.usage, estimated: false }
+          stats.recordSuccess(endpoint.id, usage, latency())
+          return { kind: "answered", verdict: { kind: "success", tokens: usage.promptTokens + usage.completionTokens } }
+        }
+
+        // A whole response: read it, take its usage, send it.
+        const chunks: Array<Buffer> = []
+        for await (const chunk of upstream.body) chunks.push(chunk as Buffer)
+        const buffer = Buffer.concat(chunks)
+        const json = parseJson(buffer)
+        res.writeHead(upstream.statusCode, { ...responseHeaders(contentType), "content-length": buffer.length })
+        res.end(buffer)
+        const usage = usageOf(json) ??
+          { promptTokens: request.promptEstimate, completionTokens: estimateCompletion(json), estimated: true }
+        stats.recordSuccess(endpoint.id, usage, latency())
+        return { kind: "answered", verdict: { kind: "success", tokens: usage.promptTokens + usage.completionTokens } }
+      } catch (error) {
+        if (clientGone) return { kind: "client-gone" }
+        stats.recordFailure(endpoint.id)
+        const code = errorCode(error)
+        const timeout = timedOut || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
+        const message = timeout
+          ? `Endpoint ${endpoint.name} timed out after ${timeoutMs / 1000} s`
+          : `Endpoint ${endpoint.name} failed: ${(error as Error)?.message ?? String(error)}`
+        const verdict = { kind: "failure", retryAfterMs: 0 } as const
+        if (committed) {
+          // Mid-stream: the status is gone already; end the stream with an error event the SDKs surface.
+          const body = { error: { message, type: "api_error", param: null, code: timeout ? "upstream_timeout" : "upstream_error" } }
+          res.end(`data: ${JSON.stringify(body)}\n\ndata: [DONE]\n\n`)
+          return { kind: "answered", verdict }
+        }
+        return { kind: "failed", failure: { kind: timeout ? "timeout" : "unreachable", endpoint, message }, verdict }
+      } finally {
+        clearTimeout(wholeTimer)
+        res.off("close", onClose)
+      }
+    }
+
+    return { attempt } as const
+  })
+}) {}

@@ -40,8 +40,15 @@ export const tooLarge = (res: ServerResponse, limit: number) =>
     headers: { connection: "close" }
   })
 
-export const noEndpoint = (res: ServerResponse, message: string) =>
-  sendError(res, 503, "api_error", "no_endpoint_available", message)
+export const noEndpoint = (res: ServerResponse, message: string, retryAfterSeconds?: number) =>
+  sendError(res, 503, "api_error", "no_endpoint_available", message, {
+    ...(retryAfterSeconds === undefined ? {} : { headers: { "retry-after": String(retryAfterSeconds) } })
+  })
+
+export const modelNotFound = (res: ServerResponse, model: string) =>
+  sendError(res, 404, "invalid_request_error", "model_not_found", `The model \`${model}\` is not served by any endpoint`, {
+    param: "model"
+  })
 
 export const upstreamError = (res: ServerResponse, message: string) =>
   sendError(res, 502, "api_error", "upstream_error", message)

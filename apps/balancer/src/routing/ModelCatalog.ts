@@ -93,6 +93,12 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("ModelCatalog",
     const ensureKnown = (endpoints: ReadonlyArray<Endpoint.EndpointRecord>) =>
       Promise.all(endpoints.map((e) => (entryOf(e).models === undefined ? refresh(e) : undefined)))
 
+    // A new endpoint, or a new URL or key, starts unknown: learn its list right away.
+    const unsubscribe = topology.onChange(() => {
+      for (const endpoint of topology.endpoints()) if (entryOf(endpoint).models === undefined) void refresh(endpoint)
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(unsubscribe))
+
     const refreshAll = Effect.promise(() => Promise.all(topology.endpoints().map(refresh)))
     yield* refreshAll.pipe(
       Effect.repeat(Schedule.spaced(`${config.modelsRefreshSeconds} seconds`)),

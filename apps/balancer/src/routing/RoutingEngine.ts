@@ -1,46 +1,209 @@
 /**
- * Picks the endpoint for a request and tracks what is in flight. For now: the least-loaded connected,
- * enabled endpoint (round-robin among equals); percentage and priority routing replace the choice
- * behind this same interface.
+ * Chooses the endpoint for each request of an incoming block and accounts for it until it ends:
+ * candidates (wired, enabled, serving the model, not cooling down), then percentage or priority
+ * routing among those below `max_concurrent`, else a FIFO wait for a free slot. Synchronous on the
+ * data plane's hot path; only a queued request gets a promise.
  */
 import type { Endpoint } from "@llmlb/core"
+import { Routing } from "@llmlb/core"
 import { Effect } from "effect"
-import { Topology } from "../store/Topology.js"
+import { LbConfig } from "../Config.js"
+import { type BlockView, Topology } from "../store/Topology.js"
+import { Cooldowns } from "./Cooldowns.js"
+import { ModelCatalog } from "./ModelCatalog.js"
+import { type BlockShares, CATCH_UP_REQUESTS, TokenShares } from "./TokenShares.js"
+
+/** A slot on an endpoint, held from dispatch until `release`. */
+export interface Lease {
+  readonly endpoint: Endpoint.EndpointRecord
+  readonly shares: BlockShares
+  readonly reserved: number
+}
+
+/** Why no endpoint could be given. */
+export type Refusal =
+  | { readonly kind: "no-endpoint" } // nothing enabled is wired to the block
+  | { readonly kind: "no-model" } // wired, enabled endpoints exist, none serves the model
+  | { readonly kind: "exhausted" } // every candidate was tried already (failover)
+  | { readonly kind: "cooling-down"; readonly retryAfterSeconds: number } // all cooling, probes out
+  | { readonly kind: "queue-full" }
+  | { readonly kind: "queue-timeout" }
+  | { readonly kind: "shutting-down" }
+
+export type Verdict =
+  | { readonly kind: "success"; readonly tokens: number }
+  | { readonly kind: "failure"; readonly retryAfterMs: number }
+  | { readonly kind: "abandoned" }
+
+interface Ask {
+  readonly block: BlockView
+  readonly model: string | undefined
+  readonly estimate: number
+  readonly exclude: ReadonlySet<string> | undefined
+}
+
+interface Waiter extends Ask {
+  readonly resolve: (result: Lease | Refusal) => void
+  readonly timer: NodeJS.Timeout
+}
+
+/** select: every candidate is at its concurrency limit. */
+const FULL: unique symbol = Symbol("full")
 
 export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngine", {
   effect: Effect.gen(function*() {
+    const config = yield* LbConfig
     const topology = yield* Topology
+    const catalog = yield* ModelCatalog
+    const cooldowns = yield* Cooldowns
+    const shares = yield* TokenShares
+
     const inflight = new Map<string, number>()
+    const queue: Array<Waiter> = []
     let turn = 0
+    let closed = false
 
     const inflightOf = (endpointId: string) => inflight.get(endpointId) ?? 0
+    const isFull = (e: Endpoint.EndpointRecord) => e.max_concurrent > 0 && inflightOf(e.id) >= e.max_concurrent
 
-    /** The connected, enabled endpoints: those wired to the incoming node. */
-    const candidates = () => topology.endpoints().filter((e) => e.enabled && e.connected)
-
-    /** Reserves a slot on the chosen endpoint; the caller must `release` it exactly once. */
-    const pick = (): Endpoint.EndpointRecord | undefined => {
-      const all = candidates()
-      if (all.length === 0) return undefined
-      turn = (turn + 1) % all.length
-      let best: Endpoint.EndpointRecord | undefined
-      let bestLoad = Infinity
-      for (let i = 0; i < all.length; i++) {
-        const endpoint = all[(turn + i) % all.length]!
-        const load = inflightOf(endpoint.id)
-        if (load < bestLoad) {
-          best = endpoint
-          bestLoad = load
-        }
+    /** Percentage mode: credit endpoints that just became available so they get no catch-up burst. */
+    const creditReturning = (block: BlockShares, available: ReadonlyArray<Endpoint.EndpointRecord>, estimate: number) => {
+      const returning = available.filter((e) => !block.present.has(e.id))
+      if (returning.length > 0 && block.present.size > 0) {
+        const quotas = available.map((e) => e.token_quota_percent)
+        const d = Routing.deficits(available.map((e, i) => ({ quota: quotas[i]!, tokens: shares.tokens(block, e.id) })), estimate)
+        const cap = CATCH_UP_REQUESTS * Math.max(block.averageRequest, estimate)
+        for (const e of returning) shares.credit(block, e.id, Routing.catchUpCredit(d[available.indexOf(e)]!, cap))
       }
-      inflight.set(best!.id, bestLoad + 1)
-      return best
+      if (returning.length > 0 || block.present.size !== available.length) block.present = new Set(available.map((e) => e.id))
     }
 
-    const release = (endpointId: string) => {
-      const n = inflightOf(endpointId) - 1
-      if (n > 0) inflight.set(endpointId, n)
-      else inflight.delete(endpointId)
+    const choose = (ask: Ask, blockShares: BlockShares, open: ReadonlyArray<Endpoint.EndpointRecord>) => {
+      if (topology.effectiveMode(ask.block) === "priority") {
+        const i = Routing.pickByPriority(
+          open.map((e) => ({ priority: e.priority_order, inflight: inflightOf(e.id), maxConcurrent: e.max_concurrent })),
+          turn++
+        )
+        return i === -1 ? undefined : open[i]
+      }
+      const free = open.filter((e) => !isFull(e))
+      const i = Routing.pickByDeficit(
+        free.map((e) => ({ quota: e.token_quota_percent, tokens: shares.tokens(blockShares, e.id) })),
+        ask.estimate
+      )
+      return i === -1 ? undefined : free[i]
+    }
+
+    /** One routing decision now: a lease, a refusal, or FULL (wait for a slot). */
+    const select = (ask: Ask): Lease | Refusal | typeof FULL => {
+      let enabled = 0
+      let serving = 0
+      const candidates: Array<Endpoint.EndpointRecord> = []
+      for (const e of topology.wiredEndpoints(ask.block.id)) {
+        if (!e.enabled) continue
+        enabled++
+        if (ask.model !== undefined && !catalog.serves(e, ask.model)) continue
+        serving++
+        if (ask.exclude === undefined || !ask.exclude.has(e.id)) candidates.push(e)
+      }
+      if (enabled === 0) return { kind: "no-endpoint" }
+      if (serving === 0) return { kind: "no-model" }
+      if (candidates.length === 0) return { kind: "exhausted" }
+
+      let available = candidates.filter((e) => cooldowns.canSend(e.id))
+      if (available.length === 0) {
+        // Everything is cooling down: probe the one whose cooldown ends first rather than fail.
+        const probe = candidates
+          .filter((e) => !cooldowns.probing(e.id))
+          .sort((a, b) => cooldowns.openUntil(a.id) - cooldowns.openUntil(b.id))[0]
+        if (probe === undefined) {
+          const soonest = Math.min(...candidates.map((e) => cooldowns.view(e.id).remaining_seconds))
+          return { kind: "cooling-down", retryAfterSeconds: Math.max(1, Math.ceil(soonest)) }
+        }
+        available = [probe]
+      }
+
+      const blockShares = shares.block(ask.block.id)
+      creditReturning(blockShares, available, ask.estimate)
+      const endpoint = choose(ask, blockShares, available)
+      if (endpoint === undefined) return FULL
+      inflight.set(endpoint.id, inflightOf(endpoint.id) + 1)
+      cooldowns.onSend(endpoint.id)
+      shares.reserve(blockShares, endpoint.id, ask.estimate)
+      return { endpoint, shares: blockShares, reserved: ask.estimate }
+    }
+
+    /** Serves waiters in order; a block found full is not asked again in the same pass. */
+    const drain = () => {
+      if (queue.length === 0) return
+      let full: Set<string> | undefined
+      for (let i = 0; i < queue.length;) {
+        const waiter = queue[i]!
+        if (full?.has(waiter.block.id)) {
+          i++
+          continue
+        }
+        const result = select(waiter)
+        if (result === FULL) {
+          ;(full ??= new Set()).add(waiter.block.id)
+          i++
+          continue
+        }
+        queue.splice(i, 1)
+        clearTimeout(waiter.timer)
+        waiter.resolve(result)
+      }
+    }
+
+    topology.onChange(drain)
+
+    /**
+     * A lease on the best endpoint for the request, waiting in the queue while all candidates are full.
+     * Excluded endpoints (tried already) are skipped.
+     */
+    const acquire = (
+      block: BlockView,
+      model: string | undefined,
+      estimate: number,
+      exclude?: ReadonlySet<string>
+    ): Lease | Refusal | Promise<Lease | Refusal> => {
+      if (closed) return { kind: "shutting-down" }
+      const ask: Ask = { block, model, estimate, exclude }
+      const result = select(ask)
+      if (result !== FULL) return result
+      if (queue.length >= config.queueMax) return { kind: "queue-full" }
+      return new Promise((resolve) => {
+        const waiter: Waiter = {
+          ...ask,
+          resolve,
+          timer: setTimeout(() => {
+            queue.splice(queue.indexOf(waiter), 1)
+            resolve({ kind: "queue-timeout" })
+          }, config.queueTimeoutSeconds * 1000)
+        }
+        queue.push(waiter)
+      })
+    }
+
+    const release = (lease: Lease, verdict: Verdict) => {
+      const id = lease.endpoint.id
+      const n = inflightOf(id) - 1
+      if (n > 0) inflight.set(id, n)
+      else inflight.delete(id)
+      shares.settle(lease.shares, id, lease.reserved, verdict.kind === "success" ? verdict.tokens : 0)
+      if (verdict.kind === "success") cooldowns.onSuccess(id)
+      else if (verdict.kind === "failure") cooldowns.onFailure(id, verdict.retryAfterMs)
+      else cooldowns.onAbandon(id)
+      drain()
+    }
+
+    /** Shutdown: queued requests are refused, and so is every new one. */
+    const close = () => {
+      closed = true
+      for (const waiter of queue.splice(0)) {
+        clearTimeout(waiter.timer)
+        waiter.resolve({ kind: "shutting-down" })
+      }
     }
 
     const totalInflight = () => {
@@ -49,6 +212,13 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       return total
     }
 
-    return { candidates, pick, release, inflight: inflightOf, totalInflight } as const
+    return {
+      acquire,
+      release,
+      close,
+      inflight: inflightOf,
+      totalInflight,
+      queueDepth: () => queue.length
+    } as const
   })
 }) {}

@@ -1,7 +1,8 @@
 /**
- * The SQLite database at LB_DB_PATH (folder created), in WAL mode, migrated at start.
+ * The SQLite database at LB_DB_PATH (folder created), in WAL mode, foreign keys enforced, migrated at start.
  */
 import { NodeContext } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
 import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import { Effect, Layer } from "effect"
 import { mkdirSync } from "node:fs"
@@ -22,4 +23,9 @@ const ClientLive = Layer.unwrapEffect(
 
 const MigratorLive = SqliteMigrator.layer({ loader: migrations }).pipe(Layer.provide(NodeContext.layer))
 
-export const DatabaseLive = MigratorLive.pipe(Layer.provideMerge(ClientLive))
+/** better-sqlite3 turns them on by default; said here so that ON DELETE CASCADE never rests on a build flag. */
+const ForeignKeysLive = Layer.effectDiscard(
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql`PRAGMA foreign_keys = ON`).pipe(Effect.orDie)
+)
+
+export const DatabaseLive = Layer.merge(MigratorLive, ForeignKeysLive).pipe(Layer.provideMerge(ClientLive))

@@ -35,5 +35,28 @@ export const migrations = Migrator.fromRecord({
       key TEXT PRIMARY KEY,
       value TEXT NOT NULL
     )`
+  ]),
+  "0002_incoming_blocks": migration([
+    `CREATE TABLE incoming_blocks (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL UNIQUE,
+      routing_mode TEXT,
+      enabled INTEGER NOT NULL,
+      pos_x REAL NOT NULL,
+      pos_y REAL NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    )`,
+    // The built-in block. Only its name and enabled flag are its own: its position and routing mode are
+    // the settings incoming_pos and routing_mode, its wires are endpoints.connected.
+    `INSERT INTO incoming_blocks (id, name, routing_mode, enabled, pos_x, pos_y, created_at, updated_at)
+     VALUES ('default', 'default', NULL, 1, 0, 0, strftime('%Y-%m-%dT%H:%M:%fZ'), strftime('%Y-%m-%dT%H:%M:%fZ'))`,
+    // Wires of the other blocks.
+    `CREATE TABLE wires (
+      block_id TEXT NOT NULL REFERENCES incoming_blocks (id) ON DELETE CASCADE,
+      endpoint_id TEXT NOT NULL REFERENCES endpoints (id) ON DELETE CASCADE,
+      PRIMARY KEY (block_id, endpoint_id)
+    )`,
+    `CREATE INDEX wires_endpoint_id ON wires (endpoint_id)`
   ])
 })

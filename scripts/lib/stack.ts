@@ -1,0 +1,133 @@
+/**
+ * Starting the product's parts for the dev scripts: simulated upstreams (the upstream-sim CLI) and the built
+ * balancer (`apps/balancer/dist/main.js`), each in its own child process, plus the few admin calls that wire
+ * them. Everything listens on and talks to loopback addresses only.
+ */
+import { existsSync } from "node:fs"
+import { createServer } from "node:net"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { type Child, type Children, waitForLine } from "./children.js"
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..")
+export const balancerMain = join(repoRoot, "apps", "balancer", "dist", "main.js")
+
+/** Runs a TypeScript file of this repo in a plain node process (tsx as a loader: one process, the pid is its own). */
+export const tsNodeArgs = (file: string, args: ReadonlyArray<string>): Array<string> =>
+  ["--import", "tsx", join(repoRoot, file), ...args]
+
+/** Throws with a clear message when the balancer has not been built. */
+export const requireBuiltBalancer = (): void => {
+  if (!existsSync(balancerMain)) {
+    throw new Error(`${balancerMain} is missing: build it first (corepack pnpm build)`)
+  }
+}
+
+/** A port the OS considers free right now on `host` (asked with port 0, then released). */
+export const freePort = (host = "127.0.0.1"): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, host, () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+/** Whether `port` can be bound on `host` now (false on EADDRINUSE / EACCES). */
+export const portAvailable = (port: number, host: string): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer()
+    server.once("error", () => resolve(false))
+    server.listen(port, host, () => server.close(() => resolve(true)))
+  })
+
+export interface SimProcess {
+  readonly child: Child
+  /** `http://127.0.0.1:<port>` (control routes `/sim/*`). */
+  readonly url: string
+  /** `http://127.0.0.1:<port>/v1`, the OpenAI base URL. */
+  readonly baseUrl: string
+}
+
+/** Starts the upstream-sim CLI on a free loopback port; `args` are its flags (`--model`, `--ttft-ms`, ...). */
+export const startSimProcess = async (
+  children: Children,
+  name: string,
+  args: ReadonlyArray<string>
+): Promise<SimProcess> => {
+  const child = children.spawn(
+    name,
+    process.execPath,
+    tsNodeArgs("packages/upstream-sim/src/cli.ts", ["--host", "127.0.0.1", "--port", "0", ...args]),
+    { cwd: repoRoot }
+  )
+  const match = await waitForLine(child, /listening on (http:\/\/\S+) \(OpenAI base URL (\S+);/, 20_000)
+  return { child, url: match[1]!, baseUrl: match[2]! }
+}
+
+export interface BalancerProcess {
+  readonly child: Child
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string
+}
+
+export interface BalancerOptions {
+  readonly port: number
+  /** The address it binds; the scripts talk to it on 127.0.0.1 either way. */
+  readonly host: string
+  /** The whole environment of the process; the LB_PORT and LB_HOST given above override it. */
+  readonly env: NodeJS.ProcessEnv
+  readonly onLine?: (line: string) => void
+}
+
+/** Starts `node apps/balancer/dist/main.js` and waits until `GET /health` answers 200. */
+export const startBalancer = async (children: Children, options: BalancerOptions): Promise<BalancerProcess> => {
+  requireBuiltBalancer()
+  const child = children.spawn("balancer", process.execPath, [balancerMain], {
+    cwd: repoRoot,
+    env: { ...options.env, LB_PORT: String(options.port), LB_HOST: options.host },
+    ...(options.onLine === undefined ? {} : { onLine: options.onLine })
+  })
+  const url = `http://127.0.0.1:${options.port}`
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const exited = await Promise.race([child.exited.then(() => true), sleep(100).then(() => false)])
+    if (exited) throw new Error(`the balancer exited during start-up:\n${child.tail()}`)
+    const healthy = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })
+      .then((res) => res.status === 200)
+      .catch(() => false)
+    if (healthy) return { child, url }
+    if (Date.now() > deadline) throw new Error(`the balancer did not become healthy within 30 s:\n${child.tail()}`)
+  }
+}
+
+export interface EndpointSpec {
+  readonly name: string
+  readonly base_url: string
+  readonly token_quota_percent?: number
+  readonly priority_order?: number
+}
+
+/** POSTs a JSON body (a string is sent as it is), 10 s at most; throws with the status and body unless 2xx. */
+export const postJson = async (
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {}
+): Promise<Response> => {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000)
+  })
+  if (!res.ok) throw new Error(`POST ${url} failed: ${res.status} ${await res.text()}`)
+  return res
+}
+
+/** `POST /admin/api/endpoints` with the endpoint connected to the default incoming block (wired to traffic). */
+export const addEndpoint = (balancerUrl: string, adminToken: string, endpoint: EndpointSpec): Promise<Response> =>
+  postJson(`${balancerUrl}/admin/api/endpoints`, { ...endpoint, connected: true }, { "x-admin-token": adminToken })
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
