@@ -6,7 +6,9 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger } from "effect"
 import { LbConfig } from "./Config.js"
 import { LiveState } from "./observability/LiveState.js"
+import { Metrics } from "./observability/Metrics.js"
 import { Stats } from "./observability/Stats.js"
+import { TracingLive } from "./observability/Tracing.js"
 import { ClientAuth } from "./protection/ClientAuth.js"
 import { DataPlane } from "./proxy/DataPlane.js"
 import { Relay } from "./proxy/Relay.js"
@@ -30,12 +32,13 @@ export const BalancerLive = BalancerServer.Default.pipe(
   Layer.provide(NodeHttpServer.layerContext),
   Layer.provide(DataPlane.Default),
   Layer.provide([LiveState.Default, Relay.Default, ClientAuth.Default]),
+  Layer.provideMerge(Metrics.Default),
   Layer.provideMerge(RoutingEngine.Default),
   Layer.provideMerge(ModelCatalog.Default),
   Layer.provideMerge(Layer.mergeAll(Cooldowns.Default, TokenShares.Default, Upstreams.Default, Stats.Default)),
   Layer.provideMerge(Topology.Default),
   Layer.provide([EndpointRepo.Default, SettingsRepo.Default, BlockRepo.Default]),
   Layer.provide(DatabaseLive),
-  Layer.provideMerge(LoggingLive),
+  Layer.provideMerge(Layer.merge(LoggingLive, TracingLive)),
   Layer.provideMerge(LbConfig.Default)
 )

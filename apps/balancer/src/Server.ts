@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net"
 import { AdminRoutes } from "./admin/Http.js"
 import { LbConfig } from "./Config.js"
 import { HealthRoute } from "./observability/Health.js"
+import { MetricsRoute } from "./observability/Metrics.js"
 import { DataPlane } from "./proxy/DataPlane.js"
 
 /** Sent on every response of every route. */
@@ -21,7 +22,7 @@ const securityHeaders: ReadonlyArray<readonly [string, string]> = [
 
 const RootRedirect = HttpLayerRouter.add("GET", "/", HttpServerResponse.redirect("/admin", { status: 302 }))
 
-export const ControlPlaneRoutes = Layer.mergeAll(AdminRoutes, HealthRoute, RootRedirect)
+export const ControlPlaneRoutes = Layer.mergeAll(AdminRoutes, HealthRoute, MetricsRoute, RootRedirect)
 
 export class BalancerServer extends Effect.Service<BalancerServer>()("BalancerServer", {
   scoped: Effect.gen(function*() {

@@ -1,32 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import { simScoped } from "@llmlb/upstream-sim"
 import { Effect } from "effect"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import { connectEndpoint, startBalancer } from "./support/Balancer.js"
+import { rawUpstream } from "./support/Sims.js"
 
 const streamBody = (max_tokens: number) =>
   JSON.stringify({ model: "m1", messages: [{ role: "user", content: "go" }], max_tokens, stream: true })
 
 const post = (url: string, body: string, signal?: AbortSignal) =>
   fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, ...(signal ? { signal } : {}) })
-
-/** A server that streams what it is told, as a stand-in for an upstream that sends no usage at all. */
-const rawUpstream = (events: ReadonlyArray<string>) =>
-  Effect.acquireRelease(
-    Effect.promise(() =>
-      new Promise<Http.Server>((resolve) => {
-        const server = Http.createServer((req, res) => {
-          req.resume()
-          res.writeHead(200, { "content-type": "text/event-stream" })
-          for (const event of events) res.write(`data: ${event}\n\n`)
-          res.end()
-        })
-        server.listen(0, "127.0.0.1", () => resolve(server))
-      })
-    ),
-    (server) => Effect.promise(() => new Promise((resolve) => server.close(resolve)))
-  ).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`))
 
 describe("streaming relay", () => {
   it.scopedLive("delivers the first chunk while the upstream is still generating (no buffering)", () =>

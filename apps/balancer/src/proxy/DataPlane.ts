@@ -5,11 +5,14 @@
  * decode, no SQL.
  */
 import { OpenAi } from "@llmlb/core"
+import { type Span, SpanKind } from "@opentelemetry/api"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { performance } from "node:perf_hooks"
 import { LbConfig } from "../Config.js"
+import { Metrics } from "../observability/Metrics.js"
+import { childSpan, endSpan, parentContext, Tracing } from "../observability/Tracing.js"
 import { ClientAuth } from "../protection/ClientAuth.js"
 import { ModelCatalog } from "../routing/ModelCatalog.js"
 import { type Refusal, RoutingEngine } from "../routing/RoutingEngine.js"
@@ -17,7 +20,7 @@ import { type BlockView, Topology } from "../store/Topology.js"
 import { VERSION } from "../Version.js"
 import { readBody } from "./Body.js"
 import * as Respond from "./Respond.js"
-import { endpointLabel, type Failure, Relay } from "./Relay.js"
+import { endpointLabel, type Failure, Relay, type RelayRequest } from "./Relay.js"
 
 type Operation = "chat/completions" | "completions" | "embeddings" | "models"
 
@@ -87,6 +90,18 @@ const sendRefusal = (res: ServerResponse, refusal: Refusal, model: string) => {
   }
 }
 
+const GEN_AI_OPERATION: Record<Operation, string> = {
+  "chat/completions": "chat",
+  completions: "text_completion",
+  embeddings: "embeddings",
+  models: "models"
+}
+
+const endRequestSpan = (span: Span, status: number, attempts: number) => {
+  span.setAttributes({ "http.response.status_code": status, "lb.attempts": attempts })
+  endSpan(span, status >= 500 ? `status ${status}` : undefined)
+}
+
 /** Tokens a request may use: its prompt estimate plus the completion it allows. */
 const tokenEstimate = (body: Record<string, unknown>, operation: Operation, promptEstimate: number, defaultMaxTokens: number) => {
   if (operation === "embeddings") return Math.max(1, promptEstimate)
@@ -102,6 +117,8 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
     const routing = yield* RoutingEngine
     const catalog = yield* ModelCatalog
     const relay = yield* Relay
+    const metrics = yield* Metrics
+    const tracing = yield* Tracing
 
     /** The block of `/v1/{pool_name}/...` when one has that name, else `default`. */
     const blockOf = (route: Route) =>
@@ -157,7 +174,22 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
 
       const promptEstimate = OpenAi.estimatePromptTokens(body)
       const estimate = tokenEstimate(body, route.operation, promptEstimate, config.defaultMaxTokens)
-      const request = {
+      const span = tracing.tracer?.startSpan(
+        `${route.operation} ${model}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            "gen_ai.operation.name": GEN_AI_OPERATION[route.operation],
+            "gen_ai.request.model": model,
+            "http.request.method": "POST",
+            "url.path": `/v1/${route.operation}`,
+            "lb.block": block.name,
+            "lb.stream": stream
+          }
+        },
+        parentContext(req.headers.traceparent)
+      )
+      const request: RelayRequest = {
         req,
         res,
         path: `/${route.operation}`,
@@ -165,25 +197,50 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         stream,
         filterUsage,
         promptEstimate,
-        startedAt
+        startedAt,
+        upstreamMs: 0,
+        span
       }
 
       let tried: Set<string> | undefined
       let lastFailure: Failure | undefined
-      for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
+      let attempt = 1
+      for (; attempt <= config.maxAttempts; attempt++) {
+        const routingSpan = span === undefined ? undefined : childSpan(tracing.tracer!, span, "route")
         const acquired = routing.acquire(block, model, estimate, tried)
         const lease = acquired instanceof Promise ? await acquired : acquired
         if (!("endpoint" in lease)) {
-          return lastFailure === undefined ? sendRefusal(res, lease, model) : sendFailure(res, lastFailure)
+          if (routingSpan !== undefined) endSpan(routingSpan, lease.kind)
+          if (lastFailure === undefined) sendRefusal(res, lease, model)
+          else sendFailure(res, lastFailure)
+          return span === undefined ? undefined : endRequestSpan(span, res.statusCode, attempt - 1)
         }
+        if (routingSpan !== undefined) {
+          routingSpan.setAttribute("lb.endpoint", lease.endpoint.name)
+          endSpan(routingSpan)
+        }
+        if (attempt > 1) metrics.failover()
         if (res.destroyed) return routing.release(lease, { kind: "abandoned" })
         const result = await relay.attempt(request, lease.endpoint)
         routing.release(lease, result.kind === "client-gone" ? { kind: "abandoned" } : result.verdict)
-        if (result.kind !== "failed") return
+        if (result.kind !== "failed") {
+          if (span !== undefined) {
+            span.setAttribute("lb.endpoint", lease.endpoint.name)
+            if (result.kind === "answered" && result.usage !== undefined) {
+              span.setAttributes({
+                "gen_ai.usage.input_tokens": result.usage.promptTokens,
+                "gen_ai.usage.output_tokens": result.usage.completionTokens
+              })
+            }
+            endRequestSpan(span, result.kind === "answered" ? result.status : 499, attempt)
+          }
+          return
+        }
         lastFailure = result.failure
         ;(tried ??= new Set()).add(lease.endpoint.id)
       }
       sendFailure(res, lastFailure!)
+      if (span !== undefined) endRequestSpan(span, res.statusCode, attempt - 1)
     }
 
     const dispatch = async (req: IncomingMessage, res: ServerResponse) => {

@@ -5,12 +5,15 @@
  * the upstream request at once.
  */
 import type { Endpoint } from "@llmlb/core"
+import { type Span, SpanKind } from "@opentelemetry/api"
 import { OpenAi } from "@llmlb/core"
 import { Effect } from "effect"
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http"
 import { performance } from "node:perf_hooks"
 import { LbConfig } from "../Config.js"
+import { type FailureReason, Metrics } from "../observability/Metrics.js"
 import { Stats } from "../observability/Stats.js"
+import { childSpan, endSpan, traceparentOf, Tracing } from "../observability/Tracing.js"
 import type { Verdict } from "../routing/RoutingEngine.js"
 import { StreamTap } from "./StreamTap.js"
 import { Upstreams } from "./Upstreams.js"
@@ -28,6 +31,15 @@ export interface RelayRequest {
   readonly promptEstimate: number
   /** performance.now() when the request reached the balancer. */
   readonly startedAt: number
+  /** Milliseconds spent waiting on upstreams in earlier, failed attempts: not the balancer's time. */
+  upstreamMs: number
+  /** The request's trace span, when tracing is on. */
+  readonly span: Span | undefined
+}
+
+export interface AttemptUsage {
+  readonly promptTokens: number
+  readonly completionTokens: number
 }
 
 /** Why an attempt failed before anything was sent to the client. */
@@ -45,10 +57,13 @@ export type Failure =
 
 export type Attempt =
   /** The client has its answer (or the stream's end); the verdict is for routing and cooldown. */
-  | { readonly kind: "answered"; readonly verdict: Verdict }
+  | { readonly kind: "answered"; readonly verdict: Verdict; readonly status: number; readonly usage?: AttemptUsage }
   /** Nothing reached the client: another endpoint may be tried. */
   | { readonly kind: "failed"; readonly failure: Failure; readonly verdict: Verdict }
   | { readonly kind: "client-gone" }
+
+/** The status label of an attempt whose client went away (nginx's convention). */
+const CLIENT_CLOSED = "499"
 
 /** Upstream error bodies are kept up to this size. */
 const MAX_ERROR_BODY = 64 * 1024
@@ -129,6 +144,8 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
     const config = yield* LbConfig
     const upstreams = yield* Upstreams
     const stats = yield* Stats
+    const metrics = yield* Metrics
+    const { propagate, tracer } = yield* Tracing
 
     const attempt = async (request: RelayRequest, endpoint: Endpoint.EndpointRecord): Promise<Attempt> => {
       const { res } = request
@@ -150,15 +167,44 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
         "x-request-id": request.req.headers["x-request-id"] as string
       }
       if (target.authorization !== undefined) headers.authorization = target.authorization
+      const span = tracer !== undefined && request.span !== undefined
+        ? childSpan(tracer, request.span, `upstream ${endpoint.name}`, SpanKind.CLIENT)
+        : undefined
+      if (span !== undefined) {
+        span.setAttributes({ "lb.endpoint": endpoint.name, "server.address": target.origin })
+        if (propagate) headers.traceparent = traceparentOf(span)
+      }
 
-      const overhead = performance.now() - request.startedAt
-      const responseHeaders = (contentType: string | undefined, extra?: OutgoingHttpHeaders): OutgoingHttpHeaders => ({
-        ...extra,
-        "content-type": contentType ?? "application/json",
-        "x-lb-endpoint": endpointLabel(endpoint.name),
-        "x-lb-overhead-ms": String(round3(overhead))
-      })
-      const latency = () => (performance.now() - request.startedAt) / 1000
+      const dispatchedAt = performance.now()
+      /** The balancer's own time: before dispatch, and from the upstream's data to the commit. */
+      let overheadMs = dispatchedAt - request.startedAt - request.upstreamMs
+      const commitHeaders = (dataAt: number, contentType: string | undefined, extra?: OutgoingHttpHeaders) => {
+        overheadMs += performance.now() - dataAt
+        return {
+          ...extra,
+          "content-type": contentType ?? "application/json",
+          "x-lb-endpoint": endpointLabel(endpoint.name),
+          "x-lb-overhead-ms": String(round3(overheadMs))
+        }
+      }
+      const seconds = () => (performance.now() - request.startedAt) / 1000
+      /** Records a failed attempt everywhere it counts. */
+      const failed = (status: string, reason: FailureReason, message: string) => {
+        stats.recordFailure(endpoint.id)
+        metrics.attempt(endpoint, status)
+        metrics.failure(endpoint, reason)
+        request.upstreamMs += performance.now() - dispatchedAt
+        if (span !== undefined) endSpan(span, message)
+      }
+      const succeeded = (status: number, usage: AttemptUsage & { readonly estimated: boolean }, ttft: number | undefined) => {
+        stats.recordSuccess(endpoint.id, usage, seconds())
+        metrics.attempt(endpoint, String(status))
+        metrics.completed(endpoint, request.stream, seconds(), ttft, overheadMs / 1000)
+        if (span !== undefined) {
+          span.setAttribute("http.response.status_code", status)
+          endSpan(span)
+        }
+      }
 
       // A non-streaming answer is bounded as a whole, from dispatch to its last byte.
       const wholeTimer = request.stream ? undefined : setTimeout(() => {
@@ -182,7 +228,7 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
           const body = await readCapped(upstream.body)
           const retryAfter = upstream.headers["retry-after"] as string | undefined
           if (isRetryableStatus(upstream.statusCode)) {
-            stats.recordFailure(endpoint.id)
+            failed(String(upstream.statusCode), upstream.statusCode === 429 ? "status_429" : "status_5xx", `status ${upstream.statusCode}`)
             return {
               kind: "failed",
               failure: { kind: "status", endpoint, status: upstream.statusCode, body, contentType, retryAfter },
@@ -190,60 +236,79 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
             }
           }
           // The client's own mistake (400, 404 ...): the upstream's answer is the answer.
-          res.writeHead(upstream.statusCode, responseHeaders(contentType))
+          res.writeHead(upstream.statusCode, commitHeaders(performance.now(), contentType))
           res.end(body)
-          return { kind: "answered", verdict: { kind: "success", tokens: 0 } }
+          metrics.attempt(endpoint, String(upstream.statusCode))
+          if (span !== undefined) endSpan(span)
+          return { kind: "answered", verdict: { kind: "success", tokens: 0 }, status: upstream.statusCode }
         }
 
         if (request.stream && contentType?.includes("text/event-stream")) {
           const tap = new StreamTap(request.filterUsage)
+          let ttft: number | undefined
           for await (const chunk of upstream.body) {
             if (!committed) {
               res.writeHead(upstream.statusCode, {
-                ...responseHeaders(contentType),
+                ...commitHeaders(performance.now(), contentType),
                 "cache-control": "no-cache",
                 "x-accel-buffering": "no"
               })
               committed = true
             }
             const out = tap.push(chunk as Buffer)
+            if (ttft === undefined && tap.contentChunks > 0) ttft = seconds()
             if (out.length > 0 && !res.write(out)) await waitDrain(res)
             if (clientGone) return { kind: "client-gone" }
           }
-          if (!committed) res.writeHead(upstream.statusCode, responseHeaders(contentType))
+          if (!committed) res.writeHead(upstream.statusCode, commitHeaders(performance.now(), contentType))
           res.end()
           const usage = tap.usage === undefined
             ? { promptTokens: request.promptEstimate, completionTokens: tap.contentChunks, estimated: true }
             : { ...tap.usage, estimated: false }
-          stats.recordSuccess(endpoint.id, usage, latency())
-          return { kind: "answered", verdict: { kind: "success", tokens: usage.promptTokens + usage.completionTokens } }
+          succeeded(upstream.statusCode, usage, ttft)
+          return {
+            kind: "answered",
+            verdict: { kind: "success", tokens: usage.promptTokens + usage.completionTokens },
+            status: upstream.statusCode,
+            usage
+          }
         }
 
         // A whole response: read it, take its usage, send it.
         const chunks: Array<Buffer> = []
         for await (const chunk of upstream.body) chunks.push(chunk as Buffer)
+        const dataAt = performance.now()
         const buffer = Buffer.concat(chunks)
         const json = parseJson(buffer)
-        res.writeHead(upstream.statusCode, { ...responseHeaders(contentType), "content-length": buffer.length })
-        res.end(buffer)
         const usage = usageOf(json) ??
           { promptTokens: request.promptEstimate, completionTokens: estimateCompletion(json), estimated: true }
-        stats.recordSuccess(endpoint.id, usage, latency())
-        return { kind: "answered", verdict: { kind: "success", tokens: usage.promptTokens + usage.completionTokens } }
+        res.writeHead(upstream.statusCode, { ...commitHeaders(dataAt, contentType), "content-length": buffer.length })
+        res.end(buffer)
+        succeeded(upstream.statusCode, usage, undefined)
+        return {
+          kind: "answered",
+          verdict: { kind: "success", tokens: usage.promptTokens + usage.completionTokens },
+          status: upstream.statusCode,
+          usage
+        }
       } catch (error) {
-        if (clientGone) return { kind: "client-gone" }
-        stats.recordFailure(endpoint.id)
+        if (clientGone) {
+          metrics.attempt(endpoint, CLIENT_CLOSED)
+          if (span !== undefined) endSpan(span, "client closed the request")
+          return { kind: "client-gone" }
+        }
         const code = errorCode(error)
         const timeout = timedOut || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
         const message = timeout
           ? `Endpoint ${endpoint.name} timed out after ${timeoutMs / 1000} s`
           : `Endpoint ${endpoint.name} failed: ${(error as Error)?.message ?? String(error)}`
         const verdict = { kind: "failure", retryAfterMs: 0 } as const
+        failed(timeout ? "timeout" : "error", committed ? "stream_broken" : timeout ? "timeout" : "unreachable", message)
         if (committed) {
           // Mid-stream: the status is gone already; end the stream with an error event the SDKs surface.
           const body = { error: { message, type: "api_error", param: null, code: timeout ? "upstream_timeout" : "upstream_error" } }
           res.end(`data: ${JSON.stringify(body)}\n\ndata: [DONE]\n\n`)
-          return { kind: "answered", verdict }
+          return { kind: "answered", verdict, status: 200 }
         }
         return { kind: "failed", failure: { kind: timeout ? "timeout" : "unreachable", endpoint, message }, verdict }
       } finally {

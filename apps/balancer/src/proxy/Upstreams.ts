@@ -33,6 +33,7 @@ class OriginPools {
 }
 
 export interface UpstreamTarget {
+  readonly origin: string
   readonly pools: OriginPools
   /** The base URL's path, e.g. `/v1`: routes are appended to it. */
   readonly basePath: string
@@ -76,6 +77,7 @@ export class Upstreams extends Effect.Service<Upstreams>()("Upstreams", {
       if (target === undefined) {
         const url = new URL(endpoint.base_url)
         target = {
+          origin: url.origin,
           pools: originPools(url.origin, endpoint.verify_tls),
           basePath: url.pathname,
           authorization: endpoint.api_key ? `Bearer ${endpoint.api_key}` : undefined

@@ -1,0 +1,200 @@
+/**
+ * Prometheus metrics on their own prom-client registry, served at GET /metrics. The data plane
+ * records into pre-bound children (cached per endpoint) with synchronous calls; values the services
+ * already hold (tokens, latency, in-flight, cooldown, queue) are read when Prometheus scrapes.
+ */
+import type { Endpoint } from "@llmlb/core"
+import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import * as Prom from "prom-client"
+import { Cooldowns } from "../routing/Cooldowns.js"
+import { RoutingEngine } from "../routing/RoutingEngine.js"
+import { Topology } from "../store/Topology.js"
+import { Stats } from "./Stats.js"
+
+/** Why an attempt on an endpoint failed, as the `reason` label. */
+export type FailureReason = "status_5xx" | "status_429" | "unreachable" | "timeout" | "stream_broken"
+
+/** LLM latencies run from milliseconds to minutes. */
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300]
+const TTFT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+/** The balancer's own time per request: tens of microseconds to a few milliseconds. */
+const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1]
+
+interface EndpointChildren {
+  readonly byStatus: Map<string, Prom.Counter.Internal>
+  readonly failures: Map<FailureReason, Prom.Counter.Internal>
+  readonly durationStream: Prom.Histogram.Internal<string>
+  readonly durationWhole: Prom.Histogram.Internal<string>
+  readonly ttft: Prom.Histogram.Internal<string>
+}
+
+export class Metrics extends Effect.Service<Metrics>()("Metrics", {
+  effect: Effect.gen(function*() {
+    const topology = yield* Topology
+    const stats = yield* Stats
+    const routing = yield* RoutingEngine
+    const cooldowns = yield* Cooldowns
+    const registry = new Prom.Registry()
+    Prom.collectDefaultMetrics({ register: registry })
+
+    /** A gauge or counter whose samples are computed per endpoint at scrape time. */
+    const perEndpoint = <T extends "gauge" | "counter">(
+      kind: T,
+      name: string,
+      help: string,
+      labelNames: ReadonlyArray<string>,
+      sample: (endpoint: Endpoint.EndpointRecord, set: (labels: Record<string, string>, value: number) => void) => void
+    ) => {
+      const Metric = kind === "gauge" ? Prom.Gauge : Prom.Counter
+      new Metric({
+        name,
+        help,
+        labelNames: ["endpoint", ...labelNames],
+        registers: [registry],
+        collect(this: Prom.Gauge | Prom.Counter) {
+          this.reset()
+          for (const endpoint of topology.endpoints()) {
+            sample(endpoint, (labels, value) => {
+              const full = { endpoint: endpoint.name, ...labels }
+              if (this instanceof Prom.Gauge) this.set(full, value)
+              else this.inc(full, value)
+            })
+          }
+        }
+      })
+    }
+
+    perEndpoint("counter", "lb_endpoint_tokens_total", "Tokens per endpoint (prompt or completion)", ["type"], (e, set) => {
+      const s = stats.endpoint(e.id)
+      set({ type: "prompt" }, s.prompt_tokens)
+      set({ type: "completion" }, s.completion_tokens)
+    })
+    perEndpoint("gauge", "lb_endpoint_avg_latency_seconds", "Average request latency per endpoint", [], (e, set) =>
+      set({}, stats.endpoint(e.id).avg_latency_seconds))
+    perEndpoint("gauge", "lb_endpoint_inflight", "Requests in flight per endpoint", [], (e, set) =>
+      set({}, routing.inflight(e.id)))
+    perEndpoint("gauge", "lb_endpoint_cooldown", "1 while the endpoint cools down after failures", [], (e, set) =>
+      set({}, cooldowns.view(e.id).active ? 1 : 0))
+
+    new Prom.Gauge({
+      name: "lb_queue_depth",
+      help: "Requests waiting for a free endpoint slot",
+      registers: [registry],
+      collect() {
+        this.set(routing.queueDepth())
+      }
+    })
+    new Prom.Counter({
+      name: "lb_tokens_estimated_total",
+      help: "Completion tokens estimated because the upstream reported no usage",
+      registers: [registry],
+      collect() {
+        this.reset()
+        this.inc(stats.estimatedTokens())
+      }
+    })
+
+    const requests = new Prom.Counter({
+      name: "lb_endpoint_requests_total",
+      help: "Requests per endpoint and the status they ended with (an HTTP status, or error / timeout)",
+      labelNames: ["endpoint", "status"],
+      registers: [registry]
+    })
+    const failures = new Prom.Counter({
+      name: "lb_endpoint_failures_total",
+      help: "Failed attempts per endpoint and reason",
+      labelNames: ["endpoint", "reason"],
+      registers: [registry]
+    })
+    const duration = new Prom.Histogram({
+      name: "lb_request_duration_seconds",
+      help: "Time from the request's arrival to the end of its response",
+      labelNames: ["endpoint", "stream"],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry]
+    })
+    const ttft = new Prom.Histogram({
+      name: "lb_time_to_first_token_seconds",
+      help: "Streams: time from the request's arrival to the first generated content",
+      labelNames: ["endpoint"],
+      buckets: TTFT_BUCKETS,
+      registers: [registry]
+    })
+    const overhead = new Prom.Histogram({
+      name: "lb_overhead_seconds",
+      help: "Time spent in the balancer itself per request, upstream time excluded",
+      buckets: OVERHEAD_BUCKETS,
+      registers: [registry]
+    })
+    const failovers = new Prom.Counter({
+      name: "lb_failovers_total",
+      help: "Requests retried on another endpoint after a failed attempt",
+      registers: [registry]
+    })
+    const cacheHits = new Prom.Counter({ name: "lb_cache_hits_total", help: "Responses served from the cache", registers: [registry] })
+    const cacheMisses = new Prom.Counter({ name: "lb_cache_misses_total", help: "Cacheable requests not in the cache", registers: [registry] })
+
+    // Records are replaced on every change of the endpoint, so a rename gets fresh children.
+    const children = new WeakMap<Endpoint.EndpointRecord, EndpointChildren>()
+    const of = (endpoint: Endpoint.EndpointRecord): EndpointChildren => {
+      let c = children.get(endpoint)
+      if (c === undefined) {
+        c = {
+          byStatus: new Map(),
+          failures: new Map(),
+          durationStream: duration.labels(endpoint.name, "true"),
+          durationWhole: duration.labels(endpoint.name, "false"),
+          ttft: ttft.labels(endpoint.name)
+        }
+        children.set(endpoint, c)
+      }
+      return c
+    }
+    const child = <K>(map: Map<K, Prom.Counter.Internal>, key: K, make: () => Prom.Counter.Internal) => {
+      let c = map.get(key)
+      if (c === undefined) {
+        c = make()
+        map.set(key, c)
+      }
+      return c
+    }
+
+    return {
+      /** An attempt on an endpoint ended with this status (an HTTP status, or "error" / "timeout"). */
+      attempt: (endpoint: Endpoint.EndpointRecord, status: string) =>
+        child(of(endpoint).byStatus, status, () => requests.labels(endpoint.name, status)).inc(),
+      failure: (endpoint: Endpoint.EndpointRecord, reason: FailureReason) =>
+        child(of(endpoint).failures, reason, () => failures.labels(endpoint.name, reason)).inc(),
+      /** A request answered by this endpoint: its total duration, its TTFT (streams) and the balancer's own time. */
+      completed: (
+        endpoint: Endpoint.EndpointRecord,
+        stream: boolean,
+        seconds: number,
+        ttftSeconds: number | undefined,
+        overheadSeconds: number
+      ) => {
+        const c = of(endpoint)
+        ;(stream ? c.durationStream : c.durationWhole).observe(seconds)
+        if (ttftSeconds !== undefined) c.ttft.observe(ttftSeconds)
+        overhead.observe(overheadSeconds)
+      },
+      failover: () => failovers.inc(),
+      cacheHit: () => cacheHits.inc(),
+      cacheMiss: () => cacheMisses.inc(),
+      registry
+    } as const
+  })
+}) {}
+
+export const MetricsRoute = HttpLayerRouter.use((router) =>
+  Effect.gen(function*() {
+    const { registry } = yield* Metrics
+    yield* router.add(
+      "GET",
+      "/metrics",
+      Effect.promise(() => registry.metrics()).pipe(
+        Effect.map((body) => HttpServerResponse.text(body, { contentType: registry.contentType }))
+      )
+    )
+  }))
