@@ -5,36 +5,38 @@
  * delays), the built balancer (`apps/balancer/dist/main.js`, LB_LOG_LEVEL=ERROR, a throw-away SQLite database,
  * the simulator registered as its one connected endpoint) and the load generator (`scripts/lib/load.ts`), so
  * this process only orchestrates and stays idle while the others work.
+ * The baseline: a bare proxy (`scripts/lib/bare-proxy.ts`: node:http, one undici Pool, the body piped through
+ * unparsed) in its own process in front of the same upstream, measured like the balancer: the floor of what a
+ * Node proxy costs on this machine, to read the balancer's figures against.
  * 1. Non-streaming: autocannon, 64 connections, BENCH_SECONDS (default 10) after a 1 s warm-up, POST
- *    /v1/chat/completions with a small body and max_tokens 16; first straight to the upstream, then through the
- *    balancer. Requests per second, p50 and p99 latency for both. The balancer's CPU time over the measured run
- *    (utime + stime from /proc/<pid>/stat, in clock ticks of `getconf CLK_TCK`) divided by the requests
- *    completed gives its CPU per request; its RSS is read after the run.
+ *    /v1/chat/completions with a small body and max_tokens 16; straight to the upstream, through the bare proxy,
+ *    then through the balancer. Requests per second, p50 and p99 latency for each. A proxy's CPU time over the
+ *    measured run (utime + stime from /proc/<pid>/stat, in clock ticks of `getconf CLK_TCK`) divided by the
+ *    requests completed gives its CPU per request; the balancer's RSS is read after its run.
  * 2. Streaming: the simulator set to ttft 20 ms, itl 5 ms, 32 tokens; after a warm-up round, 10 rounds of 50
  *    concurrent streams, each timing its first chunk with content (fetch + a stream reader), straight to the
- *    upstream and through the balancer in turns (a round each), so that noise from the machine hits both
- *    alike. The added TTFT is the difference of the percentiles.
+ *    upstream, through the bare proxy and through the balancer in turns (a round each), so that noise from the
+ *    machine hits all three alike. The added TTFT is the difference of the percentiles to the direct ones.
  * Targets (DESIGN.md, "Data plane and control plane"): >= 5,000 req/s, <= 150 us CPU per request through the
  * balancer, added TTFT p50 <= 2 ms. On a 2-core machine the load generator, the balancer and the upstream share
  * the cores, so the figures are noisy: compare runs on one machine.
  */
 import { execFileSync } from "node:child_process"
-import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { availableParallelism } from "node:os"
-import { join } from "node:path"
-import { type Child, type Children, waitForLine } from "./lib/children.js"
-import type { HttpJob, HttpResult, LoadJob, StreamJob, StreamResult, StreamStats } from "./lib/load.js"
-import { startSession } from "./lib/session.js"
+import { type BareProxyProcess, startBareProxy } from "./lib/bare-proxy.js"
+import type { Child, Children } from "./lib/children.js"
+import type { HttpJob, HttpResult, StreamStats } from "./lib/load.js"
+import { fixed, grouped, out, row, signed, title, verdict } from "./lib/report.js"
+import { runLoad } from "./lib/run-load.js"
+import { runInSession } from "./lib/session.js"
 import {
-  addEndpoint,
-  type BalancerProcess,
-  freePort,
+  type BenchBalancer,
+  configureSim,
   postJson,
   type SimProcess,
-  startBalancer,
-  startSimProcess,
-  tsNodeArgs
+  simStats,
+  startBenchBalancer,
+  startSimProcess
 } from "./lib/stack.js"
 
 const MODEL = "bench-model"
@@ -54,7 +56,7 @@ const chatBody = (stream: boolean, maxTokens: number): string =>
     stream
   })
 
-// --- /proc readings of the balancer process ---------------------------------------------------------------
+// --- /proc readings of a proxy process ---------------------------------------------------------------------
 
 const clockTicksPerSecond = (): number => {
   try {
@@ -77,147 +79,120 @@ const rssMiB = (pid: number): number => {
   return Number(kb) / 1024
 }
 
-/** Generation requests the simulator has answered in full (`GET /sim/stats`). */
-const upstreamCompleted = async (simUrl: string): Promise<number> => {
-  const res = await fetch(`${simUrl}/sim/stats`, { signal: AbortSignal.timeout(10_000) })
-  return ((await res.json()) as { readonly completed: number }).completed
-}
-
-// --- the load generator process ----------------------------------------------------------------------------
-
-/** Runs one job in a load generator process; `onWarm` runs after its warm-up, right before the measured part. */
-async function runLoad(children: Children, job: HttpJob, onWarm?: () => Promise<void>): Promise<HttpResult>
-async function runLoad(children: Children, job: StreamJob): Promise<StreamResult>
-async function runLoad(children: Children, job: LoadJob, onWarm?: () => Promise<void>): Promise<HttpResult | StreamResult> {
-  const worker: Child = children.spawn("load generator", process.execPath, tsNodeArgs("scripts/lib/load.ts", [JSON.stringify(job)]))
-  const limitMs = job.kind === "http" ? (job.warmupSeconds + job.seconds) * 1_000 + 60_000 : 180_000
-  await waitForLine(worker, /^\{"event":"warm"/, limitMs)
-  await onWarm?.()
-  const result = waitForLine(worker, /^\{"event":"result".*/, limitMs)
-  worker.process.stdin!.write("go\n")
-  return JSON.parse((await result)[0]) as HttpResult | StreamResult
-}
-
 // --- output --------------------------------------------------------------------------------------------------
 
-const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : "n/a")
-const grouped = (n: number): string => Math.round(n).toLocaleString("en-US")
-const verdict = (met: boolean): string => (met ? "met" : "MISSED")
-const row = (cells: ReadonlyArray<string>, widths: ReadonlyArray<number>): string =>
-  "  " + cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("")
-
-const httpWidths = [20, 10, 10, 10, 0]
+const httpWidths = [22, 10, 10, 10, 10, 0]
 /** autocannon records latencies in whole milliseconds (truncated): 0 means under 1 ms. */
 const wholeMs = (ms: number): string => (ms === 0 ? "<1" : `${ms}`)
-const httpRow = (label: string, r: HttpResult): string =>
+const httpRow = (label: string, r: HttpResult, cpuUsPerRequest: string): string =>
   row(
-    [label, grouped(r.requestsPerSecond), wholeMs(r.latencyP50Ms), wholeMs(r.latencyP99Ms), `${r.non2xx + r.errors}`],
+    [label, grouped(r.requestsPerSecond), wholeMs(r.latencyP50Ms), wholeMs(r.latencyP99Ms), `${r.non2xx + r.errors}`, cpuUsPerRequest],
     httpWidths
   )
-const streamWidths = [20, 14, 14, 0]
+const streamWidths = [22, 14, 14, 0]
 const streamRow = (label: string, r: StreamStats): string =>
   row([label, fixed(r.ttftP50Ms, 2), fixed(r.ttftP99Ms, 2), `${r.failures}`], streamWidths)
+const addedRow = (label: string, through: StreamStats, direct: StreamStats): string =>
+  row([label, signed(through.ttftP50Ms - direct.ttftP50Ms), signed(through.ttftP99Ms - direct.ttftP99Ms)], streamWidths)
 
 // --- the run -------------------------------------------------------------------------------------------------
 
-const out = (line = ""): void => void process.stdout.write(`${line}\n`)
-const signed = (n: number): string => `${n >= 0 ? "+" : ""}${fixed(n, 2)}`
-
 interface Stack {
   readonly sim: SimProcess
-  readonly balancer: BalancerProcess
+  readonly bare: BareProxyProcess
+  readonly balancer: BenchBalancer
 }
 
-/** The simulator (zero delays) and the balancer with it as the one connected endpoint, checked with one request. */
+/**
+ * The simulator (zero delays), the bare proxy in front of it and the balancer with it as the one connected
+ * endpoint, both checked with one request.
+ */
 const startStack = async (children: Children, tempDir: string): Promise<Stack> => {
   const sim = await startSimProcess(children, "upstream-sim", ["--model", MODEL, "--output-tokens", "16"])
-  const adminToken = randomBytes(16).toString("hex")
-  const balancer = await startBalancer(children, {
-    port: await freePort(),
-    host: "127.0.0.1",
-    env: {
-      PATH: process.env["PATH"],
-      LB_DB_PATH: join(tempDir, "bench.db"),
-      LB_ADMIN_TOKEN: adminToken,
-      LB_LOG_LEVEL: "ERROR",
-      LB_CACHE_MODE: "off"
-    }
-  })
-  await addEndpoint(balancer.url, adminToken, { name: "upstream-sim", base_url: sim.baseUrl })
-  await postJson(`${balancer.url}/v1/chat/completions`, chatBody(false, 16))
-  return { sim, balancer }
+  const bare = await startBareProxy(children, sim.url)
+  const balancer = await startBenchBalancer(children, tempDir)
+  await balancer.admin.addEndpoint({ name: "upstream-sim", base_url: sim.baseUrl })
+  for (const url of [bare.url, balancer.url]) await postJson(`${url}/v1/chat/completions`, chatBody(false, 16))
+  return { sim, bare, balancer }
 }
 
-const benchNonStreaming = async (children: Children, { balancer, sim }: Stack, seconds: number): Promise<void> => {
-  const ticksPerSecond = clockTicksPerSecond()
+interface ProxyRun {
+  readonly result: HttpResult
+  readonly cpuUsPerRequest: number
+  /** Requests the upstream answered during the measured run. */
+  readonly upstreamAnswered: number
+}
+
+/** An HTTP job through the proxy `proxy`, its CPU time and the upstream's answers counted over the measured part. */
+const measureProxy = async (children: Children, job: HttpJob, proxy: Child, sim: SimProcess): Promise<ProxyRun> => {
+  let ticksBefore = 0
+  let upstreamBefore = 0
+  const result = await runLoad(children, job, async () => {
+    upstreamBefore = (await simStats(sim)).completed
+    ticksBefore = cpuTicks(proxy.pid)
+  })
+  const ticks = cpuTicks(proxy.pid) - ticksBefore
+  return {
+    result,
+    cpuUsPerRequest: (ticks * 1e6) / clockTicksPerSecond() / result.requests,
+    upstreamAnswered: (await simStats(sim)).completed - upstreamBefore
+  }
+}
+
+const benchNonStreaming = async (children: Children, { balancer, bare, sim }: Stack, seconds: number): Promise<void> => {
   const job = (url: string): HttpJob => ({
     kind: "http",
-    url,
+    url: `${url}/chat/completions`,
     body: chatBody(false, 16),
     connections: CONNECTIONS,
     warmupSeconds: WARMUP_SECONDS,
     seconds
   })
   out(`non-streaming POST /v1/chat/completions, max_tokens 16, ${CONNECTIONS} connections, ${seconds} s after ${WARMUP_SECONDS} s warm-up`)
-  out(row(["", "req/s", "p50 ms", "p99 ms", "errors"], httpWidths))
-  out(httpRow("direct upstream", await runLoad(children, job(`${sim.baseUrl}/chat/completions`))))
-
-  const pid = balancer.child.pid
-  let ticksBefore = 0
-  let upstreamBefore = 0
-  const through = await runLoad(children, job(`${balancer.url}/v1/chat/completions`), async () => {
-    upstreamBefore = await upstreamCompleted(sim.url)
-    ticksBefore = cpuTicks(pid)
-  })
-  const cpuUsPerRequest = ((cpuTicks(pid) - ticksBefore) * 1e6) / ticksPerSecond / through.requests
-  const rss = rssMiB(pid)
-  const upstreamAnswered = (await upstreamCompleted(sim.url)) - upstreamBefore
-  out(`${httpRow("through balancer", through)}   target >= ${grouped(TARGET_RPS)} req/s: ${verdict(through.requestsPerSecond >= TARGET_RPS)}`)
-  out(`  balancer CPU per request: ${fixed(cpuUsPerRequest, 0)} us (target <= ${TARGET_CPU_US} us: ${verdict(cpuUsPerRequest <= TARGET_CPU_US)}), ` +
-    `over ${grouped(through.requests)} requests, CLK_TCK ${ticksPerSecond}`)
-  out(`  balancer RSS after the run: ${fixed(rss, 0)} MiB; the upstream answered ${grouped(upstreamAnswered)} requests in that run` +
-    (upstreamAnswered < through.requests ? " (FEWER than completed: some never reached it, a cache?)" : ""))
+  out(row(["", "req/s", "p50 ms", "p99 ms", "errors", "CPU us/request"], httpWidths))
+  out(httpRow("direct upstream", await runLoad(children, job(sim.baseUrl)), "-"))
+  const floor = await measureProxy(children, job(`${bare.url}/v1`), bare.child, sim)
+  out(httpRow("bare proxy", floor.result, fixed(floor.cpuUsPerRequest, 0)))
+  const through = await measureProxy(children, job(`${balancer.url}/v1`), balancer.child, sim)
+  const rss = rssMiB(balancer.child.pid)
+  out(httpRow("through balancer", through.result, fixed(through.cpuUsPerRequest, 0)))
+  out(`  targets for the balancer: >= ${grouped(TARGET_RPS)} req/s: ${verdict(through.result.requestsPerSecond >= TARGET_RPS)}, ` +
+    `<= ${TARGET_CPU_US} us CPU per request: ${verdict(through.cpuUsPerRequest <= TARGET_CPU_US)} ` +
+    `(CLK_TCK ${clockTicksPerSecond()})`)
+  out(`  balancer RSS after its run: ${fixed(rss, 0)} MiB; the upstream answered ${grouped(through.upstreamAnswered)} requests ` +
+    `during it (${grouped(through.result.requests)} completed)` +
+    (through.upstreamAnswered < through.result.requests ? ": FEWER, some never reached it (a cache?)" : ""))
 }
 
-const benchStreaming = async (children: Children, { balancer, sim }: Stack): Promise<void> => {
-  await postJson(`${sim.url}/sim/config`, { ttftMs: 20, interTokenMs: 5, outputTokens: 32 })
-  out(`streaming, ${STREAM_ROUNDS} rounds of ${STREAMS} concurrent streams each after a warm-up round, direct and through ` +
-    `the balancer in turns (upstream ttft 20 ms, itl 5 ms, 32 tokens)`)
+const benchStreaming = async (children: Children, { balancer, bare, sim }: Stack): Promise<void> => {
+  await configureSim(sim, { ttftMs: 20, interTokenMs: 5, outputTokens: 32 })
+  out(`streaming, ${STREAM_ROUNDS} rounds of ${STREAMS} concurrent streams each after a warm-up round, direct, through the ` +
+    `bare proxy and through the balancer in turns (upstream ttft 20 ms, itl 5 ms, 32 tokens)`)
   out(row(["", "TTFT p50 ms", "TTFT p99 ms", "failures"], streamWidths))
   const { byUrl } = await runLoad(children, {
     kind: "stream",
-    urls: [`${sim.baseUrl}/chat/completions`, `${balancer.url}/v1/chat/completions`],
+    urls: [sim.baseUrl, `${bare.url}/v1`, `${balancer.url}/v1`].map((base) => `${base}/chat/completions`),
     body: chatBody(true, 32),
     concurrency: STREAMS,
     warmupRounds: 1,
     rounds: STREAM_ROUNDS
   })
-  const [direct, through] = byUrl as [StreamStats, StreamStats]
+  const [direct, floor, through] = byUrl as [StreamStats, StreamStats, StreamStats]
   out(streamRow("direct upstream", direct))
+  out(streamRow("bare proxy", floor))
   out(streamRow("through balancer", through))
+  out(addedRow("added by bare proxy", floor, direct))
   const addedP50 = through.ttftP50Ms - direct.ttftP50Ms
-  const addedP99 = through.ttftP99Ms - direct.ttftP99Ms
-  out(`${row(["added by balancer", signed(addedP50), signed(addedP99)], streamWidths)}` +
-    `   target p50 <= ${TARGET_ADDED_TTFT_MS} ms: ${verdict(addedP50 <= TARGET_ADDED_TTFT_MS)}`)
+  out(`${addedRow("added by balancer", through, direct)}   target p50 <= ${TARGET_ADDED_TTFT_MS} ms: ` +
+    verdict(addedP50 <= TARGET_ADDED_TTFT_MS))
 }
 
-const main = async (children: Children, tempDir: string): Promise<void> => {
+runInSession("bench-proxy", async ({ children, tempDir }) => {
   const seconds = Number(process.env["BENCH_SECONDS"] ?? "10")
   if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`BENCH_SECONDS must be a positive number of seconds`)
   const stack = await startStack(children, tempDir)
-  out(`proxy benchmark: node ${process.version}, ${availableParallelism()} cores, all processes on 127.0.0.1`)
-  out()
+  title("proxy benchmark")
   await benchNonStreaming(children, stack, seconds)
   out()
   await benchStreaming(children, stack)
-}
-
-const session = startSession("bench", () => 130)
-main(session.children, session.tempDir).then(
-  () => session.stop(0),
-  (e: unknown) => {
-    // after a signal the children are being stopped: the failure that follows is expected
-    if (!session.stopping()) process.stderr.write(`bench-proxy: ${e instanceof Error ? e.message : String(e)}\n`)
-    return session.stop(1)
-  }
-)
+})

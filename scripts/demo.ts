@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto"
 import { join } from "node:path"
 import { startSession } from "./lib/session.js"
-import { addEndpoint, portAvailable, requireBuiltBalancer, startBalancer, startSimProcess } from "./lib/stack.js"
+import { adminClient, portAvailable, requireBuiltBalancer, startBalancer, startSimProcess } from "./lib/stack.js"
 
 const MODEL = "demo-model"
 
@@ -67,8 +67,9 @@ const main = async (): Promise<void> => {
       },
       onLine: (line) => process.stderr.write(`[balancer] ${line}\n`)
     })
+    const admin = adminClient(balancer.url, adminToken)
     for (const [i, u] of upstreams.entries()) {
-      await addEndpoint(balancer.url, adminToken, {
+      await admin.addEndpoint({
         name: u.name,
         base_url: sims[i]!.baseUrl,
         token_quota_percent: u.quota,

@@ -9,6 +9,8 @@
  * - `stream`: rounds of concurrent streaming requests, each timing the first SSE chunk with non-empty content
  *   (fetch + a ReadableStream reader), the rest of the stream read to its end; several URLs take turns, a
  *   round each.
+ * - `requests`: a fixed number of chat completions of random sizes (drawn from a seeded PRNG before the warm
+ *   line, so that runs are comparable), a fixed number in flight, counted by the `X-LB-Endpoint` answer header.
  */
 import autocannon from "autocannon"
 import { createInterface } from "node:readline"
@@ -33,7 +35,22 @@ export interface StreamJob {
   readonly rounds: number
 }
 
-export type LoadJob = HttpJob | StreamJob
+export interface RequestsJob {
+  readonly kind: "requests"
+  readonly url: string
+  readonly model: string
+  readonly count: number
+  readonly concurrency: number
+  readonly seed: number
+  /** Words of the prompt, drawn uniformly from this range (inclusive). */
+  readonly promptWords: readonly [number, number]
+  /** `max_tokens`, drawn uniformly from this range (inclusive). */
+  readonly maxTokens: readonly [number, number]
+  /** The share of the requests (0..1) sent with `stream: true`. */
+  readonly streamShare: number
+}
+
+export type LoadJob = HttpJob | StreamJob | RequestsJob
 
 export interface HttpResult {
   readonly event: "result"
@@ -57,6 +74,19 @@ export interface StreamResult {
   readonly event: "result"
   /** In the order of `StreamJob.urls`. */
   readonly byUrl: ReadonlyArray<StreamStats>
+}
+
+export interface RequestsResult {
+  readonly event: "result"
+  readonly completed: number
+  readonly failures: number
+  /** The first failure's message, null when none failed. */
+  readonly firstFailure: string | null
+  readonly seconds: number
+  /** Completed requests by their `X-LB-Endpoint` header ("" when absent). */
+  readonly byEndpoint: Record<string, number>
+  /** The largest prompt words + max_tokens of one request: its token count at most. */
+  readonly largestRequestTokens: number
 }
 
 /** Nearest-rank percentile (p in 0..100) of unsorted samples; NaN for none. */
@@ -137,16 +167,90 @@ const streamResult = (samples: ReadonlyArray<Samples>): StreamResult => ({
   }))
 })
 
+/** mulberry32: a small, fast, seeded PRNG; floats in [0, 1). */
+const prng = (seed: number): (() => number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = Math.imul(a ^ (a >>> 15), a | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const WORDS = ["route", "token", "share", "model", "queue", "proxy", "stream", "upstream", "balance", "weight"]
+
+interface Planned {
+  readonly body: string
+  readonly tokens: number
+}
+
+const planRequests = (job: RequestsJob): Array<Planned> => {
+  const random = prng(job.seed)
+  const between = ([min, max]: readonly [number, number]): number => min + Math.floor(random() * (max - min + 1))
+  return Array.from({ length: job.count }, () => {
+    const words = between(job.promptWords)
+    const maxTokens = between(job.maxTokens)
+    const content = Array.from({ length: words }, () => WORDS[Math.floor(random() * WORDS.length)]!).join(" ")
+    const stream = random() < job.streamShare
+    const body = JSON.stringify({ model: job.model, messages: [{ role: "user", content }], max_tokens: maxTokens, stream })
+    return { body, tokens: words + maxTokens }
+  })
+}
+
+/** One request, its answer read to the end; the `X-LB-Endpoint` header of a 200. */
+const answeredBy = async (url: string, body: string): Promise<string> => {
+  const res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(30_000) })
+  const text = await res.text()
+  if (res.status !== 200) throw new Error(`status ${res.status}: ${text.slice(0, 200)}`)
+  return res.headers.get("x-lb-endpoint") ?? ""
+}
+
+/** The planned requests, `job.concurrency` in flight until all have been sent. */
+const runRequests = async (job: RequestsJob, planned: ReadonlyArray<Planned>): Promise<RequestsResult> => {
+  const byEndpoint: Record<string, number> = {}
+  let completed = 0
+  let failures = 0
+  let firstFailure: string | null = null
+  let next = 0
+  const start = performance.now()
+  await Promise.all(Array.from({ length: job.concurrency }, async () => {
+    while (next < planned.length) {
+      const { body } = planned[next++]!
+      try {
+        const endpoint = await answeredBy(job.url, body)
+        byEndpoint[endpoint] = (byEndpoint[endpoint] ?? 0) + 1
+        completed++
+      } catch (e) {
+        failures++
+        firstFailure ??= e instanceof Error ? e.message : String(e)
+      }
+    }
+  }))
+  return {
+    event: "result",
+    completed,
+    failures,
+    firstFailure,
+    seconds: (performance.now() - start) / 1_000,
+    byEndpoint,
+    largestRequestTokens: Math.max(0, ...planned.map((p) => p.tokens))
+  }
+}
+
 const main = async (): Promise<void> => {
   const job = JSON.parse(process.argv[2] ?? "null") as LoadJob
   const stdin = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+  const planned = job.kind === "requests" ? planRequests(job) : []
   if (job.kind === "http") await hammer(job, job.warmupSeconds)
-  else await streamRounds(job, job.warmupRounds)
+  else if (job.kind === "stream") await streamRounds(job, job.warmupRounds)
   process.stdout.write(`${JSON.stringify({ event: "warm" })}\n`)
   await stdin.next() // the parent's go
   const result = job.kind === "http" ?
     httpResult(await hammer(job, job.seconds)) :
-    streamResult(await streamRounds(job, job.rounds))
+    job.kind === "stream" ?
+    streamResult(await streamRounds(job, job.rounds)) :
+    await runRequests(job, planned)
   process.stdout.write(`${JSON.stringify(result)}\n`)
   process.exit(0)
 }

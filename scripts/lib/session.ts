@@ -32,3 +32,19 @@ export const startSession = (name: string, onSignal: (signal: NodeJS.Signals) =>
   }
   return { children, tempDir, stopping: () => stopped !== undefined, stop }
 }
+
+/**
+ * Runs a script that prints figures (a benchmark) in a session: its failure is printed (unless a signal stopped
+ * it: then the failure is the expected result of stopping its children), and either way the session ends, with
+ * exit code 0 or 1 (130 after a signal).
+ */
+export const runInSession = (name: string, main: (session: Session) => Promise<void>): void => {
+  const session = startSession(name, () => 130)
+  void main(session).then(
+    () => session.stop(0),
+    (e: unknown) => {
+      if (!session.stopping()) process.stderr.write(`${name}: ${e instanceof Error ? e.message : String(e)}\n`)
+      return session.stop(1)
+    }
+  )
+}

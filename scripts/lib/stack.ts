@@ -3,10 +3,15 @@
  * balancer (`apps/balancer/dist/main.js`), each in its own child process, plus the few admin calls that wire
  * them. Everything listens on and talks to loopback addresses only.
  */
+import { randomBytes } from "node:crypto"
 import { existsSync } from "node:fs"
 import { createServer } from "node:net"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import type { State } from "../../apps/balancer/src/admin/Api.js"
+import type { EndpointPublic } from "../../packages/core/src/Endpoint.js"
+import type { SimOptions } from "../../packages/upstream-sim/src/Options.js"
+import type { SimCounters } from "../../packages/upstream-sim/src/Sim.js"
 import { type Child, type Children, waitForLine } from "./children.js"
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..")
@@ -108,26 +113,97 @@ export interface EndpointSpec {
   readonly base_url: string
   readonly token_quota_percent?: number
   readonly priority_order?: number
+  readonly max_concurrent?: number
 }
 
-/** POSTs a JSON body (a string is sent as it is), 10 s at most; throws with the status and body unless 2xx. */
-export const postJson = async (
+/** Sends a JSON body (a string is sent as it is), 10 s at most; throws with the status and body unless 2xx. */
+export const sendJson = async (
+  method: "POST" | "PATCH",
   url: string,
   body: unknown,
   headers: Record<string, string> = {}
 ): Promise<Response> => {
   const res = await fetch(url, {
-    method: "POST",
+    method,
     headers: { "content-type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
     signal: AbortSignal.timeout(10_000)
   })
-  if (!res.ok) throw new Error(`POST ${url} failed: ${res.status} ${await res.text()}`)
+  if (!res.ok) throw new Error(`${method} ${url} failed: ${res.status} ${await res.text()}`)
   return res
 }
 
-/** `POST /admin/api/endpoints` with the endpoint connected to the default incoming block (wired to traffic). */
-export const addEndpoint = (balancerUrl: string, adminToken: string, endpoint: EndpointSpec): Promise<Response> =>
-  postJson(`${balancerUrl}/admin/api/endpoints`, { ...endpoint, connected: true }, { "x-admin-token": adminToken })
+export const postJson = (url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
+  sendJson("POST", url, body, headers)
+
+/** GETs a JSON answer, 10 s at most; throws with the status and body unless 2xx. */
+export const getJson = async <A>(url: string, headers: Record<string, string> = {}): Promise<A> => {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) })
+  if (!res.ok) throw new Error(`GET ${url} failed: ${res.status} ${await res.text()}`)
+  return (await res.json()) as A
+}
+
+/** The few admin API calls the scripts make, with the `X-Admin-Token` header. */
+export interface Admin {
+  /** `POST /admin/api/endpoints`, connected to the default incoming block (wired to traffic). */
+  readonly addEndpoint: (endpoint: EndpointSpec) => Promise<EndpointPublic>
+  /** `PATCH /admin/api/endpoints/{id}`. */
+  readonly patchEndpoint: (id: string, patch: Partial<Omit<EndpointSpec, "name" | "base_url">>) => Promise<void>
+  /** `PATCH /admin/api/routing`, the default block's (global) routing mode. */
+  readonly setRoutingMode: (mode: State["routing_mode"]) => Promise<void>
+  /** `GET /admin/api/state`. */
+  readonly state: () => Promise<State>
+}
+
+export const adminClient = (balancerUrl: string, adminToken: string): Admin => {
+  const api = `${balancerUrl}/admin/api`
+  const headers = { "x-admin-token": adminToken }
+  return {
+    addEndpoint: async (endpoint) =>
+      (await (await postJson(`${api}/endpoints`, { ...endpoint, connected: true }, headers)).json()) as EndpointPublic,
+    patchEndpoint: async (id, patch) => void await sendJson("PATCH", `${api}/endpoints/${id}`, patch, headers),
+    setRoutingMode: async (mode) => void await sendJson("PATCH", `${api}/routing`, { mode }, headers),
+    state: () => getJson<State>(`${api}/state`, headers)
+  }
+}
+
+export interface BenchBalancer extends BalancerProcess {
+  readonly admin: Admin
+}
+
+/**
+ * The built balancer for a benchmark: loopback only, a throw-away database in `tempDir`, a random admin token,
+ * errors-only logging, the response cache off (every request must reach an upstream); `env` adds or overrides.
+ */
+export const startBenchBalancer = async (
+  children: Children,
+  tempDir: string,
+  env: NodeJS.ProcessEnv = {}
+): Promise<BenchBalancer> => {
+  const adminToken = randomBytes(16).toString("hex")
+  const balancer = await startBalancer(children, {
+    port: await freePort(),
+    host: "127.0.0.1",
+    env: {
+      PATH: process.env["PATH"],
+      LB_DB_PATH: join(tempDir, "bench.db"),
+      LB_ADMIN_TOKEN: adminToken,
+      LB_LOG_LEVEL: "ERROR",
+      LB_CACHE_MODE: "off",
+      ...env
+    }
+  })
+  return { ...balancer, admin: adminClient(balancer.url, adminToken) }
+}
+
+/** The simulator's counters (`GET /sim/stats`). */
+export const simStats = (sim: SimProcess): Promise<SimCounters> => getJson<SimCounters>(`${sim.url}/sim/stats`)
+
+/** Zeroes the simulator's counters (`POST /sim/reset`); `maxRunning` starts again from the requests running now. */
+export const resetSim = async (sim: SimProcess): Promise<void> => void await postJson(`${sim.url}/sim/reset`, {})
+
+/** Changes the simulator's options at run time (`POST /sim/config`, a partial patch). */
+export const configureSim = async (sim: SimProcess, patch: Partial<SimOptions>): Promise<void> =>
+  void await postJson(`${sim.url}/sim/config`, patch)
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
