@@ -36,6 +36,25 @@ export class SlidingWindow {
     return this.sum(nowMs) / this.seconds
   }
 
+  /**
+   * Milliseconds until the sum drops below `limit` as old buckets leave the window (0 if it already
+   * is): what a client must wait before one more event fits.
+   */
+  msUntilBelow(nowMs: number, limit: number): number {
+    const current = Math.floor(nowMs / 1000)
+    let total = this.sum(nowMs)
+    if (total < limit) return 0
+    // Buckets leave in order of age: the oldest second leaves at (second + seconds) * 1000.
+    for (let age = this.seconds - 1; age >= 0; age--) {
+      const second = current - age
+      const slot = ((second % this.seconds) + this.seconds) % this.seconds
+      if (this.stamps[slot] !== second) continue
+      total -= this.buckets[slot]!
+      if (total < limit) return (second + this.seconds) * 1000 - nowMs
+    }
+    return this.seconds * 1000
+  }
+
   clear(): void {
     this.buckets.fill(0)
     this.stamps.fill(-1)
