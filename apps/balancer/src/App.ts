@@ -5,11 +5,17 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger } from "effect"
 import { LbConfig } from "./Config.js"
+import { Lifecycle } from "./Lifecycle.js"
+import { EventTickets } from "./admin/EventTickets.js"
+import { Audit } from "./observability/Audit.js"
 import { LiveState } from "./observability/LiveState.js"
 import { Metrics } from "./observability/Metrics.js"
 import { Stats } from "./observability/Stats.js"
+import { StatsStore } from "./observability/StatsStore.js"
 import { TracingLive } from "./observability/Tracing.js"
 import { ClientAuth } from "./protection/ClientAuth.js"
+import { Cors } from "./protection/Cors.js"
+import { ResponseCache } from "./protection/ResponseCache.js"
 import { DataPlane } from "./proxy/DataPlane.js"
 import { Relay } from "./proxy/Relay.js"
 import { Upstreams } from "./proxy/Upstreams.js"
@@ -23,6 +29,8 @@ import { DatabaseLive } from "./store/Database.js"
 import { EndpointRepo } from "./store/EndpointRepo.js"
 import { SettingsRepo } from "./store/SettingsRepo.js"
 import { Topology } from "./store/Topology.js"
+import { AuditRepo } from "./store/AuditRepo.js"
+import { StatsRepo } from "./store/StatsRepo.js"
 
 const LoggingLive = Layer.unwrapEffect(
   Effect.map(LbConfig, (config) => Layer.merge(Logger.json, Logger.minimumLogLevel(config.logLevel)))
@@ -31,14 +39,18 @@ const LoggingLive = Layer.unwrapEffect(
 export const BalancerLive = BalancerServer.Default.pipe(
   Layer.provide(NodeHttpServer.layerContext),
   Layer.provide(DataPlane.Default),
-  Layer.provide([LiveState.Default, Relay.Default, ClientAuth.Default]),
+  Layer.provide([LiveState.Default, Relay.Default, ClientAuth.Default, Cors.Default]),
+  // Write-behind stores: above the database, so that their last flush at shutdown finds it open.
+  Layer.provide([StatsStore.Default, Audit.Default, EventTickets.Default]),
+  Layer.provideMerge(ResponseCache.Default),
   Layer.provideMerge(Metrics.Default),
   Layer.provideMerge(RoutingEngine.Default),
   Layer.provideMerge(ModelCatalog.Default),
   Layer.provideMerge(Layer.mergeAll(Cooldowns.Default, TokenShares.Default, Upstreams.Default, Stats.Default)),
   Layer.provideMerge(Topology.Default),
   Layer.provide([EndpointRepo.Default, SettingsRepo.Default, BlockRepo.Default]),
+  Layer.provide([StatsRepo.Default, AuditRepo.Default]),
   Layer.provide(DatabaseLive),
-  Layer.provideMerge(Layer.merge(LoggingLive, TracingLive)),
+  Layer.provideMerge(Layer.mergeAll(LoggingLive, TracingLive, Lifecycle.Default)),
   Layer.provideMerge(LbConfig.Default)
 )

@@ -75,6 +75,8 @@ export const LbConfigSchema = Config.all({
   maxKeepalive: nonNegativeInt("LB_MAX_KEEPALIVE", 200),
   cacheMaxEntries: nonNegativeInt("LB_CACHE_MAX_ENTRIES", 5000),
   cacheTtlSeconds: positiveSeconds("LB_CACHE_TTL_SECONDS", 300),
+  cacheMaxBytes: positiveInt("LB_CACHE_MAX_BYTES", 64 * 1024 * 1024),
+  cacheMode: Config.literal("off", "deterministic", "all")("LB_CACHE_MODE").pipe(Config.withDefault("deterministic" as const)),
   adminRateLimitRpm: positiveInt("LB_ADMIN_RATE_LIMIT_RPM", 300),
   corsOrigins: list("LB_CORS_ORIGINS", "*"),
   maxRequestBodyBytes: positiveInt("LB_MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024),
@@ -83,7 +85,8 @@ export const LbConfigSchema = Config.all({
   quotaWindowSeconds: positiveInt("LB_QUOTA_WINDOW_SECONDS", 300),
   queueMax: nonNegativeInt("LB_QUEUE_MAX", 1000),
   queueTimeoutSeconds: positiveSeconds("LB_QUEUE_TIMEOUT_SECONDS", 30),
-  maxAttempts: positiveInt("LB_MAX_ATTEMPTS", 3)
+  maxAttempts: positiveInt("LB_MAX_ATTEMPTS", 3),
+  statsFlushSeconds: positiveSeconds("LB_STATS_FLUSH_SECONDS", 5)
 })
 
 export type LbConfigShape = Config.Config.Success<typeof LbConfigSchema>

@@ -11,7 +11,10 @@ import { AdminRoutes } from "./admin/Http.js"
 import { LbConfig } from "./Config.js"
 import { HealthRoute } from "./observability/Health.js"
 import { MetricsRoute } from "./observability/Metrics.js"
+import { Lifecycle } from "./Lifecycle.js"
+import { Cors } from "./protection/Cors.js"
 import { DataPlane } from "./proxy/DataPlane.js"
+import { RoutingEngine } from "./routing/RoutingEngine.js"
 
 /** Sent on every response of every route. */
 const securityHeaders: ReadonlyArray<readonly [string, string]> = [
@@ -29,9 +32,13 @@ export class BalancerServer extends Effect.Service<BalancerServer>()("BalancerSe
     const config = yield* LbConfig
     const controlPlane = yield* NodeHttpServer.makeHandler(yield* HttpLayerRouter.toHttpEffect(ControlPlaneRoutes))
     const dataPlane = yield* DataPlane
+    const cors = yield* Cors
+    const lifecycle = yield* Lifecycle
+    const routing = yield* RoutingEngine
 
     const server = Http.createServer((req, res) => {
       for (const [name, value] of securityHeaders) res.setHeader(name, value)
+      if (cors.handle(req, res)) return
       if (req.url!.startsWith("/v1/")) dataPlane.handle(req, res)
       else controlPlane(req, res)
     })
@@ -41,9 +48,18 @@ export class BalancerServer extends Effect.Service<BalancerServer>()("BalancerSe
       server.listen(config.port, config.host, () => resume(Effect.void))
     })
     yield* Effect.addFinalizer(() =>
-      Effect.async<void>((resume) => {
-        server.close(() => resume(Effect.void))
-        server.closeAllConnections()
+      Effect.gen(function*() {
+        // Drain: refuse new and queued work, let what is in flight finish, then close.
+        lifecycle.startDraining()
+        routing.close()
+        const inFlight = dataPlane.active()
+        yield* Effect.logInfo(`draining: ${inFlight} requests in flight, waiting up to ${config.drainTimeoutSeconds} s`)
+        const idle = yield* Effect.promise(() => dataPlane.idle(config.drainTimeoutSeconds * 1000))
+        if (!idle) yield* Effect.logWarning(`drain timeout: closing ${dataPlane.active()} requests still in flight`)
+        yield* Effect.async<void>((resume) => {
+          server.close(() => resume(Effect.void))
+          server.closeAllConnections()
+        })
       })
     )
     const { port } = server.address() as AddressInfo

@@ -111,11 +111,81 @@ export class RoutingGroup extends HttpApiGroup.make("routing")
   .add(HttpApiEndpoint.patch("setIncomingPos", "/incoming-pos").setPayload(Endpoint.Position).addSuccess(Endpoint.Position))
 {}
 
+export class StatsGroup extends HttpApiGroup.make("stats")
+  .add(
+    HttpApiEndpoint.post("reset", "/reset-stats")
+      .addSuccess(Schema.Struct({ status: Schema.Literal("ok") }))
+      .annotate(OpenApi.Description, "Zeroes every counter and rate, stored ones included, and the token-share windows")
+  )
+{}
+
+export class OperationsGroup extends HttpApiGroup.make("operations")
+  .add(
+    HttpApiEndpoint.post("clearCache", "/cache/clear")
+      .addSuccess(Schema.Struct({ status: Schema.Literal("ok"), cleared: Schema.Number }))
+      .annotate(OpenApi.Description, "Empties the response cache; answers how many entries it held")
+  )
+  .add(
+    HttpApiEndpoint.post("vacuum", "/db/vacuum")
+      .addSuccess(Schema.Struct({ status: Schema.Literal("ok") }))
+      .annotate(OpenApi.Description, "Runs SQLite VACUUM to compact the database file")
+  )
+{}
+
+export const AuditEntry = Schema.Struct({
+  id: Schema.Number.annotations({ description: "increasing; the paging cursor" }),
+  time: Schema.String.annotations({ description: "ISO 8601" }),
+  action: Schema.String.annotations({ description: '"<target type>.<verb>", e.g. "endpoint.update"' }),
+  target_type: Schema.String.annotations({ description: "endpoint, incoming_block, settings or stats" }),
+  target_id: Schema.NullOr(Schema.String),
+  changes: Schema.Record({
+    key: Schema.String,
+    value: Schema.Struct({ old: Schema.optional(Schema.Unknown), new: Schema.optional(Schema.Unknown) })
+  }).annotations({ description: 'changed fields, old and new values; secrets as "[redacted]"' }),
+  client_address: Schema.NullOr(Schema.String)
+}).annotations({ identifier: "AuditEntry" })
+export type AuditEntry = typeof AuditEntry.Type
+
+export const AuditQuery = Schema.Struct({
+  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000)), { default: () => 100 }),
+  before: Schema.optional(
+    Schema.NumberFromString.pipe(Schema.int()).annotations({ description: "only entries with a smaller id (the last id of the previous page)" })
+  )
+})
+
+export class AuditGroup extends HttpApiGroup.make("audit")
+  .add(
+    HttpApiEndpoint.get("list", "/audit")
+      .setUrlParams(AuditQuery)
+      .addSuccess(Schema.Array(AuditEntry))
+      .annotate(OpenApi.Description, "Admin mutations, newest first")
+  )
+{}
+
+export const EventTicket = Schema.Struct({ ticket: Schema.String, expires_in_seconds: Schema.Number }).annotations({
+  identifier: "EventTicket"
+})
+
+export class EventsGroup extends HttpApiGroup.make("events")
+  .add(
+    HttpApiEndpoint.post("ticket", "/events/ticket")
+      .addSuccess(EventTicket)
+      .annotate(
+        OpenApi.Description,
+        "A single-use ticket for GET /admin/api/events?ticket=... (EventSource cannot send X-Admin-Token)"
+      )
+  )
+{}
+
 export class AdminApi extends HttpApi.make("admin")
   .add(StateGroup)
   .add(EndpointsGroup)
   .add(IncomingBlocksGroup)
   .add(RoutingGroup)
+  .add(StatsGroup)
+  .add(OperationsGroup)
+  .add(AuditGroup)
+  .add(EventsGroup)
   .middleware(AdminAuth)
   .prefix("/admin/api")
   .annotate(OpenApi.Title, "LLM Load Balancer admin API")

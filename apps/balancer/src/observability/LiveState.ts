@@ -9,12 +9,14 @@ import { Cooldowns } from "../routing/Cooldowns.js"
 import { ModelCatalog } from "../routing/ModelCatalog.js"
 import { RoutingEngine } from "../routing/RoutingEngine.js"
 import { Topology } from "../store/Topology.js"
+import { Lifecycle } from "../Lifecycle.js"
 import { VERSION } from "../Version.js"
 import { Stats } from "./Stats.js"
 
 export class LiveState extends Effect.Service<LiveState>()("LiveState", {
   effect: Effect.gen(function*() {
     const topology = yield* Topology
+    const lifecycle = yield* Lifecycle
     const routing = yield* RoutingEngine
     const catalog = yield* ModelCatalog
     const stats = yield* Stats
@@ -40,11 +42,12 @@ export class LiveState extends Effect.Service<LiveState>()("LiveState", {
       global: global()
     })
 
+    /** The /health body; `status` is "draining" once shutdown began. */
     const health = () => {
       const endpoints = topology.endpoints()
       const { tokens_per_second, requests_per_second, total_inflight } = global()
       return {
-        status: "ok",
+        status: lifecycle.draining() ? "draining" : "ok",
         version: VERSION,
         endpoints: endpoints.length,
         connected: endpoints.filter((e) => e.connected).length,

@@ -1,6 +1,8 @@
 /**
- * Request and token counters per endpoint and overall, with 10-second sliding rates. Plain in-memory
- * numbers with synchronous methods: the data plane records into them on its hot path.
+ * Request and token counters per endpoint, with 10-second sliding rates per endpoint and overall. Plain
+ * in-memory numbers with synchronous methods: the data plane records into them on its hot path.
+ * The cumulative counters are persisted by StatsStore (restored at start, changes flushed in the
+ * background); the global counters are their sum over the endpoints.
  */
 import { SlidingWindow } from "@llmlb/core"
 import { Effect } from "effect"
@@ -14,6 +16,32 @@ export interface Usage {
   readonly estimated: boolean
 }
 
+/** The cumulative counters of one endpoint, as stored (one row of `endpoint_stats`). */
+export interface EndpointCounters {
+  readonly endpoint_id: string
+  readonly requests: number
+  readonly failures: number
+  readonly prompt_tokens: number
+  readonly completion_tokens: number
+  readonly estimated_tokens: number
+  /** Sum over the successful requests. */
+  readonly latency_seconds: number
+}
+
+class Rates {
+  readonly tokens = new SlidingWindow(RATE_SECONDS)
+  readonly requests = new SlidingWindow(RATE_SECONDS)
+
+  record(now: number, tokens: number) {
+    this.tokens.add(now, tokens)
+    this.requests.add(now, 1)
+  }
+
+  snapshot(now: number) {
+    return { tokens_per_second: round(this.tokens.rate(now)), requests_per_second: round(this.requests.rate(now)) }
+  }
+}
+
 class Counters {
   requests = 0
   failures = 0
@@ -21,18 +49,39 @@ class Counters {
   completionTokens = 0
   estimatedTokens = 0
   latencySeconds = 0
-  readonly tokenRate = new SlidingWindow(RATE_SECONDS)
-  readonly requestRate = new SlidingWindow(RATE_SECONDS)
+  /** Changed since the last `takeChanged`. */
+  changed = false
+  readonly rates = new Rates()
 
   record(now: number, usage: Usage, latencySeconds: number) {
-    const tokens = usage.promptTokens + usage.completionTokens
     this.requests++
     this.promptTokens += usage.promptTokens
     this.completionTokens += usage.completionTokens
     if (usage.estimated) this.estimatedTokens += usage.completionTokens
     this.latencySeconds += latencySeconds
-    this.tokenRate.add(now, tokens)
-    this.requestRate.add(now, 1)
+    this.changed = true
+    this.rates.record(now, usage.promptTokens + usage.completionTokens)
+  }
+
+  restore(stored: EndpointCounters) {
+    this.requests = stored.requests
+    this.failures = stored.failures
+    this.promptTokens = stored.prompt_tokens
+    this.completionTokens = stored.completion_tokens
+    this.estimatedTokens = stored.estimated_tokens
+    this.latencySeconds = stored.latency_seconds
+  }
+
+  stored(endpointId: string): EndpointCounters {
+    return {
+      endpoint_id: endpointId,
+      requests: this.requests,
+      failures: this.failures,
+      prompt_tokens: this.promptTokens,
+      completion_tokens: this.completionTokens,
+      estimated_tokens: this.estimatedTokens,
+      latency_seconds: this.latencySeconds
+    }
   }
 
   snapshot(now: number) {
@@ -41,21 +90,23 @@ class Counters {
       failures: this.failures,
       prompt_tokens: this.promptTokens,
       completion_tokens: this.completionTokens,
-      tokens_per_second: round(this.tokenRate.rate(now)),
-      requests_per_second: round(this.requestRate.rate(now)),
-      avg_latency_seconds: this.requests === 0 ? 0 : round(this.latencySeconds / this.requests, 4)
+      ...this.rates.snapshot(now),
+      avg_latency_seconds: averageLatency(this.latencySeconds, this.requests)
     }
   }
 }
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits
 
+const averageLatency = (seconds: number, requests: number) => (requests === 0 ? 0 : round(seconds / requests, 4))
+
 export type StatsSnapshot = ReturnType<Counters["snapshot"]>
 
 export class Stats extends Effect.Service<Stats>()("Stats", {
   sync: () => {
-    let global = new Counters()
+    let globalRates = new Rates()
     let perEndpoint = new Map<string, Counters>()
+    const none = new Counters()
 
     const of = (endpointId: string) => {
       let counters = perEndpoint.get(endpointId)
@@ -66,22 +117,60 @@ export class Stats extends Effect.Service<Stats>()("Stats", {
       return counters
     }
 
+    const sum = (field: "requests" | "failures" | "promptTokens" | "completionTokens" | "estimatedTokens" | "latencySeconds") => {
+      let total = 0
+      for (const counters of perEndpoint.values()) total += counters[field]
+      return total
+    }
+
     return {
       /** A request that got a complete answer (streamed to the end or a whole body). */
       recordSuccess: (endpointId: string, usage: Usage, latencySeconds: number) => {
         const now = Date.now()
         of(endpointId).record(now, usage, latencySeconds)
-        global.record(now, usage, latencySeconds)
+        globalRates.record(now, usage.promptTokens + usage.completionTokens)
       },
       recordFailure: (endpointId: string) => {
-        of(endpointId).failures++
-        global.failures++
+        const counters = of(endpointId)
+        counters.failures++
+        counters.changed = true
       },
-      endpoint: (endpointId: string) => of(endpointId).snapshot(Date.now()),
-      global: () => global.snapshot(Date.now()),
-      estimatedTokens: () => global.estimatedTokens,
+      endpoint: (endpointId: string) => (perEndpoint.get(endpointId) ?? none).snapshot(Date.now()),
+      /** Sums over the endpoints, rates over every request of the last 10 s. */
+      global: () => {
+        const requests = sum("requests")
+        return {
+          requests,
+          failures: sum("failures"),
+          prompt_tokens: sum("promptTokens"),
+          completion_tokens: sum("completionTokens"),
+          ...globalRates.snapshot(Date.now()),
+          avg_latency_seconds: averageLatency(sum("latencySeconds"), requests)
+        }
+      },
+      estimatedTokens: () => sum("estimatedTokens"),
+      /** Start-up: the stored counters (rates start empty). */
+      restore: (stored: ReadonlyArray<EndpointCounters>) => {
+        for (const row of stored) of(row.endpoint_id).restore(row)
+      },
+      /** The counters changed since the previous call, as they are now. */
+      takeChanged: (): ReadonlyArray<EndpointCounters> => {
+        const changed: Array<EndpointCounters> = []
+        for (const [endpointId, counters] of perEndpoint) {
+          if (!counters.changed) continue
+          counters.changed = false
+          changed.push(counters.stored(endpointId))
+        }
+        return changed
+      },
+      /** Forgets the endpoints not in `endpointIds` (deleted ones). */
+      retain: (endpointIds: ReadonlySet<string>) => {
+        for (const endpointId of perEndpoint.keys()) {
+          if (!endpointIds.has(endpointId)) perEndpoint.delete(endpointId)
+        }
+      },
       reset: () => {
-        global = new Counters()
+        globalRates = new Rates()
         perEndpoint = new Map()
       }
     } as const

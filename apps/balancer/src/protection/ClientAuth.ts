@@ -9,19 +9,30 @@ import { LbConfig } from "../Config.js"
 
 export const sha256 = (value: string) => createHash("sha256").update(value).digest("hex")
 
+/** Who sent a request: the identity the cache key and, later, rate limits hang on. */
+export interface Client {
+  /** "" for the open API; for a configured token, a stable id that reveals nothing of it. */
+  readonly id: string
+}
+
+const ANONYMOUS: Client = { id: "" }
+
 export class ClientAuth extends Effect.Service<ClientAuth>()("ClientAuth", {
   effect: Effect.gen(function*() {
     const { clientTokens } = yield* LbConfig
-    const digests = new Set(clientTokens.map(sha256))
+    const clients = new Map(clientTokens.map((token) => {
+      const digest = sha256(token)
+      return [digest, { id: `env-${digest.slice(0, 16)}` }] as const
+    }))
 
-    /** True when the request may pass: the API is open, or it carries a known bearer token. */
-    const check = (authorization: string | undefined): boolean => {
-      if (digests.size === 0) return true
-      if (authorization === undefined || !/^bearer /i.test(authorization)) return false
+    /** The client, or undefined when a token is required and the request carries no known one. */
+    const authenticate = (authorization: string | undefined): Client | undefined => {
+      if (clients.size === 0) return ANONYMOUS
+      if (authorization === undefined || !/^bearer /i.test(authorization)) return undefined
       const token = authorization.slice(7).trim()
-      return token !== "" && digests.has(sha256(token))
+      return token === "" ? undefined : clients.get(sha256(token))
     }
 
-    return { check } as const
+    return { authenticate } as const
   })
 }) {}

@@ -13,10 +13,12 @@ import { performance } from "node:perf_hooks"
 import { LbConfig } from "../Config.js"
 import { Metrics } from "../observability/Metrics.js"
 import { childSpan, endSpan, parentContext, Tracing } from "../observability/Tracing.js"
-import { ClientAuth } from "../protection/ClientAuth.js"
+import { type Client, ClientAuth } from "../protection/ClientAuth.js"
+import { ResponseCache } from "../protection/ResponseCache.js"
 import { ModelCatalog } from "../routing/ModelCatalog.js"
 import { type Refusal, RoutingEngine } from "../routing/RoutingEngine.js"
 import { type BlockView, Topology } from "../store/Topology.js"
+import { Lifecycle } from "../Lifecycle.js"
 import { VERSION } from "../Version.js"
 import { readBody } from "./Body.js"
 import * as Respond from "./Respond.js"
@@ -46,6 +48,11 @@ export const parseRoute = (path: string): Route | undefined => {
   if (slash <= 0) return undefined
   const operation = operations[rest.slice(slash + 1)]
   return operation === undefined ? undefined : { operation, pool: rest.slice(0, slash) }
+}
+
+const headerOf = (req: IncomingMessage, name: string) => {
+  const value = req.headers[name]
+  return Array.isArray(value) ? value.join(",") : value
 }
 
 /** A client's X-Request-ID is kept when it is a sane header value, else replaced. */
@@ -119,6 +126,8 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
     const relay = yield* Relay
     const metrics = yield* Metrics
     const tracing = yield* Tracing
+    const cache = yield* ResponseCache
+    const lifecycle = yield* Lifecycle
 
     /** The block of `/v1/{pool_name}/...` when one has that name, else `default`. */
     const blockOf = (route: Route) =>
@@ -140,7 +149,14 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       Respond.sendJson(res, 200, JSON.stringify({ object: "list", data }))
     }
 
-    const generate = async (req: IncomingMessage, res: ServerResponse, route: Route, block: BlockView, startedAt: number) => {
+    const generate = async (
+      req: IncomingMessage,
+      res: ServerResponse,
+      route: Route,
+      block: BlockView,
+      client: Client,
+      startedAt: number
+    ) => {
       const raw = await readBody(req, config.maxRequestBodyBytes)
       if (raw === "aborted") return
       if (raw === "too-large") return Respond.tooLarge(res, config.maxRequestBodyBytes)
@@ -158,6 +174,16 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       if (typeof model !== "string" || model === "") {
         return Respond.badRequest(res, "You must provide a model parameter (a non-empty string)", "model")
       }
+
+      const cached = cache.lookup(block.id, client.id, body, route.operation === "embeddings", headerOf(req, "cache-control"))
+      if (cached?.status === "HIT") {
+        // Served by the balancer itself: no endpoint, no quota, no upstream stats.
+        metrics.cacheHit()
+        const { body: bytes, contentType, status } = cached.response
+        res.writeHead(status, { "content-type": contentType, "content-length": bytes.length, "x-lb-cache": "HIT", "x-lb-endpoint": "cache" })
+        return res.end(bytes)
+      }
+      if (cached?.status === "MISS") metrics.cacheMiss()
 
       // Streams need usage for token accounting: ask for it when the client did not, and hide it again.
       let upstreamBody: Buffer | string = raw
@@ -199,7 +225,8 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         promptEstimate,
         startedAt,
         upstreamMs: 0,
-        span
+        span,
+        cache: cached
       }
 
       let tried: Set<string> | undefined
@@ -255,7 +282,8 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       const path = query === -1 ? url : url.slice(0, query)
       const method = req.method ?? "GET"
 
-      if (!auth.check(req.headers.authorization)) return Respond.unauthorized(res)
+      const client = auth.authenticate(req.headers.authorization)
+      if (client === undefined) return Respond.unauthorized(res)
       const route = parseRoute(path)
       if (route === undefined) return Respond.invalidUrl(res, method, path)
       const block = blockOf(route)
@@ -266,19 +294,43 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       }
       if (method !== "POST") return Respond.methodNotAllowed(res, method, path, "POST")
       if (!block.enabled) return Respond.noEndpoint(res, `The incoming block ${block.name} is disabled`)
-      return generate(req, res, route, block, startedAt)
+      return generate(req, res, route, block, client, startedAt)
     }
+
+    // Requests being handled, and who waits for there to be none (shutdown).
+    let active = 0
+    let onIdle: (() => void) | undefined
 
     /** The Node handler for every `/v1/*` request. */
     const handle = (req: IncomingMessage, res: ServerResponse) => {
-      dispatch(req, res).catch((error: unknown) => {
-        // A bug, not an upstream failure: answer in OpenAI's shape and keep the details in the log.
-        Effect.runFork(Effect.logError("data plane error", error))
-        if (!res.headersSent) Respond.sendError(res, 500, "api_error", "internal_error", "Internal error in the load balancer")
-        else res.destroy()
-      })
+      if (lifecycle.draining()) {
+        res.setHeader("connection", "close")
+        return Respond.noEndpoint(res, "The load balancer is shutting down", 1)
+      }
+      active++
+      dispatch(req, res)
+        .catch((error: unknown) => {
+          // A bug, not an upstream failure: answer in OpenAI's shape and keep the details in the log.
+          Effect.runFork(Effect.logError("data plane error", error))
+          if (!res.headersSent) Respond.sendError(res, 500, "api_error", "internal_error", "Internal error in the load balancer")
+          else res.destroy()
+        })
+        .finally(() => {
+          if (--active === 0) onIdle?.()
+        })
     }
 
-    return { handle } as const
+    /** Resolves once no request is being handled, or after `timeoutMs`; true when idle. */
+    const idle = (timeoutMs: number) =>
+      new Promise<boolean>((resolve) => {
+        if (active === 0) return resolve(true)
+        const timer = setTimeout(() => resolve(false), timeoutMs)
+        onIdle = () => {
+          clearTimeout(timer)
+          resolve(true)
+        }
+      })
+
+    return { handle, idle, active: () => active } as const
   })
 }) {}

@@ -14,6 +14,7 @@ import { LbConfig } from "../Config.js"
 import { type FailureReason, Metrics } from "../observability/Metrics.js"
 import { Stats } from "../observability/Stats.js"
 import { childSpan, endSpan, traceparentOf, Tracing } from "../observability/Tracing.js"
+import { type Lookup, ResponseCache } from "../protection/ResponseCache.js"
 import type { Verdict } from "../routing/RoutingEngine.js"
 import { StreamTap } from "./StreamTap.js"
 import { Upstreams } from "./Upstreams.js"
@@ -35,6 +36,8 @@ export interface RelayRequest {
   upstreamMs: number
   /** The request's trace span, when tracing is on. */
   readonly span: Span | undefined
+  /** The response cache's verdict (X-LB-Cache), and where to store a successful answer on a miss. */
+  readonly cache: Lookup | undefined
 }
 
 export interface AttemptUsage {
@@ -145,6 +148,7 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
     const upstreams = yield* Upstreams
     const stats = yield* Stats
     const metrics = yield* Metrics
+    const cache = yield* ResponseCache
     const { propagate, tracer } = yield* Tracing
 
     const attempt = async (request: RelayRequest, endpoint: Endpoint.EndpointRecord): Promise<Attempt> => {
@@ -180,12 +184,14 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
       let overheadMs = dispatchedAt - request.startedAt - request.upstreamMs
       const commitHeaders = (dataAt: number, contentType: string | undefined, extra?: OutgoingHttpHeaders) => {
         overheadMs += performance.now() - dataAt
-        return {
+        const headers: OutgoingHttpHeaders = {
           ...extra,
           "content-type": contentType ?? "application/json",
           "x-lb-endpoint": endpointLabel(endpoint.name),
           "x-lb-overhead-ms": String(round3(overheadMs))
         }
+        if (request.cache !== undefined) headers["x-lb-cache"] = request.cache.status
+        return headers
       }
       const seconds = () => (performance.now() - request.startedAt) / 1000
       /** Records a failed attempt everywhere it counts. */
@@ -284,6 +290,9 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
           { promptTokens: request.promptEstimate, completionTokens: estimateCompletion(json), estimated: true }
         res.writeHead(upstream.statusCode, { ...commitHeaders(dataAt, contentType), "content-length": buffer.length })
         res.end(buffer)
+        if (request.cache?.status === "MISS") {
+          cache.store(request.cache.key, { status: upstream.statusCode, contentType: contentType ?? "application/json", body: buffer })
+        }
         succeeded(upstream.statusCode, usage, undefined)
         return {
           kind: "answered",

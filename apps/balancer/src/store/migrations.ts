@@ -58,5 +58,30 @@ export const migrations = Migrator.fromRecord({
       PRIMARY KEY (block_id, endpoint_id)
     )`,
     `CREATE INDEX wires_endpoint_id ON wires (endpoint_id)`
+  ]),
+  // Cumulative counters per endpoint (observability/StatsStore.ts); a row goes with its endpoint.
+  "0003_endpoint_stats": migration([
+    `CREATE TABLE endpoint_stats (
+      endpoint_id TEXT PRIMARY KEY REFERENCES endpoints (id) ON DELETE CASCADE,
+      requests INTEGER NOT NULL,
+      failures INTEGER NOT NULL,
+      prompt_tokens INTEGER NOT NULL,
+      completion_tokens INTEGER NOT NULL,
+      estimated_tokens INTEGER NOT NULL,
+      latency_seconds REAL NOT NULL,
+      updated_at TEXT NOT NULL
+    )`
+  ]),
+  // Admin mutations (observability/Audit.ts). `changes` is a JSON object, secrets already redacted.
+  "0004_audit_log": migration([
+    `CREATE TABLE audit_log (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      time TEXT NOT NULL,
+      action TEXT NOT NULL,
+      target_type TEXT NOT NULL,
+      target_id TEXT,
+      changes TEXT NOT NULL,
+      client_address TEXT
+    )`
   ])
 })
