@@ -2,10 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { simScoped } from "@llmlb/upstream-sim"
 import { Effect } from "effect"
 import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import OpenAI from "openai"
 import { connectEndpoint, startBalancer } from "./support/Balancer.js"
-import { generations } from "./support/Sims.js"
+import { closedPort, generations } from "./support/Sims.js"
 
 const messages = [{ role: "user" as const, content: "hi" }]
 const chat = { model: "m1", messages, max_tokens: 2 }
@@ -17,16 +16,6 @@ const expectOpenAiError = (response: { status: number; body: any }, status: numb
   expect(response.body.error).toMatchObject({ type, code })
   expect(response.body.error.message).toMatch(/\w/)
 }
-
-/** A port nothing listens on: bound, then closed. */
-const closedPort = Effect.promise(() =>
-  new Promise<number>((resolve) => {
-    const server = Http.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-)
 
 describe("client authentication", () => {
   it.scopedLive("requires one of LB_CLIENT_TOKENS as a bearer token when set", () =>

@@ -1,10 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { simScoped } from "@llmlb/upstream-sim"
 import { Effect } from "effect"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import { type Balancer, connectEndpoint, startBalancer } from "./support/Balancer.js"
-import { generations } from "./support/Sims.js"
+import { closedPort, generations } from "./support/Sims.js"
 
 const chat = (max_tokens = 4, model = "m1") => ({ model, messages: [{ role: "user", content: "one two three four" }], max_tokens })
 
@@ -15,15 +13,6 @@ const sendMany = (lb: Balancer, n: number, body: unknown = chat()) =>
 
 const endpointState = (lb: Balancer, id: string) =>
   lb.admin("GET", "/state").pipe(Effect.map((r) => r.body.endpoints.find((e: any) => e.id === id)))
-
-const closedPort = Effect.promise(() =>
-  new Promise<number>((resolve) => {
-    const server = Http.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-)
 
 describe("percentage routing", () => {
   it.scopedLive("splits tokens 50/30/20 across three endpoints", () =>

@@ -32,3 +32,13 @@ export const rawUpstream = (events: ReadonlyArray<string>) =>
     (server) => Effect.promise(() => new Promise((resolve) => server.close(resolve)))
   ).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`))
 
+
+/** A port nothing listens on: bound, then closed. */
+export const closedPort = Effect.promise(() =>
+  new Promise<number>((resolve) => {
+    const server = Http.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+)
