@@ -6,6 +6,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger } from "effect"
 import { LbConfig } from "./Config.js"
 import { Lifecycle } from "./Lifecycle.js"
+import { ClientAddress } from "./admin/ClientAddress.js"
 import { EventTickets } from "./admin/EventTickets.js"
 import { Audit } from "./observability/Audit.js"
 import { LiveState } from "./observability/LiveState.js"
@@ -13,7 +14,9 @@ import { Metrics } from "./observability/Metrics.js"
 import { Stats } from "./observability/Stats.js"
 import { StatsStore } from "./observability/StatsStore.js"
 import { TracingLive } from "./observability/Tracing.js"
+import { AdminGuard } from "./protection/AdminGuard.js"
 import { ClientAuth } from "./protection/ClientAuth.js"
+import { ClientTokens } from "./protection/ClientTokens.js"
 import { Cors } from "./protection/Cors.js"
 import { ResponseCache } from "./protection/ResponseCache.js"
 import { DataPlane } from "./proxy/DataPlane.js"
@@ -31,6 +34,7 @@ import { SettingsRepo } from "./store/SettingsRepo.js"
 import { Topology } from "./store/Topology.js"
 import { AuditRepo } from "./store/AuditRepo.js"
 import { StatsRepo } from "./store/StatsRepo.js"
+import { TokenRepo } from "./store/TokenRepo.js"
 
 const LoggingLive = Layer.unwrapEffect(
   Effect.map(LbConfig, (config) => Layer.merge(Logger.json, Logger.minimumLogLevel(config.logLevel)))
@@ -39,18 +43,18 @@ const LoggingLive = Layer.unwrapEffect(
 export const BalancerLive = BalancerServer.Default.pipe(
   Layer.provide(NodeHttpServer.layerContext),
   Layer.provide(DataPlane.Default),
-  Layer.provide([LiveState.Default, Relay.Default, ClientAuth.Default, Cors.Default]),
+  Layer.provide([LiveState.Default, Relay.Default, ClientAuth.Default, Cors.Default, AdminGuard.Default]),
   // Write-behind stores: above the database, so that their last flush at shutdown finds it open.
-  Layer.provide([StatsStore.Default, Audit.Default, EventTickets.Default]),
+  Layer.provide([StatsStore.Default, Audit.Default, EventTickets.Default, ClientTokens.Default]),
   Layer.provideMerge(ResponseCache.Default),
   Layer.provideMerge(Metrics.Default),
   Layer.provideMerge(RoutingEngine.Default),
   Layer.provideMerge(ModelCatalog.Default),
   Layer.provideMerge(Layer.mergeAll(Cooldowns.Default, TokenShares.Default, Upstreams.Default, Stats.Default)),
   Layer.provideMerge(Topology.Default),
-  Layer.provide([EndpointRepo.Default, SettingsRepo.Default, BlockRepo.Default]),
+  Layer.provide([EndpointRepo.Default, SettingsRepo.Default, BlockRepo.Default, TokenRepo.Default]),
   Layer.provide([StatsRepo.Default, AuditRepo.Default]),
   Layer.provide(DatabaseLive),
-  Layer.provideMerge(Layer.mergeAll(LoggingLive, TracingLive, Lifecycle.Default)),
+  Layer.provideMerge(Layer.mergeAll(LoggingLive, TracingLive, Lifecycle.Default, ClientAddress.Default)),
   Layer.provideMerge(LbConfig.Default)
 )

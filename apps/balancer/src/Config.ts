@@ -2,6 +2,7 @@
  * Every `LB_*` setting, read once at start through Effect `Config`. A bad value stops start-up with an
  * error that names the variable.
  */
+import { Address } from "@llmlb/core"
 import { Config, ConfigError, Effect, Either, LogLevel, Redacted } from "effect"
 
 export const DEFAULT_ADMIN_TOKEN = "change-me-admin-token"
@@ -52,6 +53,20 @@ const logLevel = Config.string("LB_LOG_LEVEL").pipe(
   })
 )
 
+/** Addresses and CIDR blocks whose X-Forwarded-For is believed (see admin/ClientAddress.ts). */
+const trustedProxies = list("LB_TRUSTED_PROXIES", "").pipe(
+  Config.mapOrFail((entries) => {
+    const ranges = entries.map((entry) => Address.parseRange(entry))
+    const invalid = entries.find((_, i) => ranges[i] === undefined)
+    return invalid === undefined
+      ? Either.right(ranges as ReadonlyArray<Address.AddressRange>)
+      : Either.left(ConfigError.InvalidData(
+        ["LB_TRUSTED_PROXIES"],
+        `LB_TRUSTED_PROXIES must list IP addresses or CIDR blocks (like 10.0.0.0/8 or fd00::/8), not ${JSON.stringify(invalid)}`
+      ))
+  })
+)
+
 const port = Config.integer("LB_PORT").pipe(
   Config.withDefault(8090),
   Config.validate({ message: "LB_PORT must be an integer from 0 to 65535", validation: (n) => n >= 0 && n <= 65535 })
@@ -78,6 +93,7 @@ export const LbConfigSchema = Config.all({
   cacheMaxBytes: positiveInt("LB_CACHE_MAX_BYTES", 64 * 1024 * 1024),
   cacheMode: Config.literal("off", "deterministic", "all")("LB_CACHE_MODE").pipe(Config.withDefault("deterministic" as const)),
   adminRateLimitRpm: positiveInt("LB_ADMIN_RATE_LIMIT_RPM", 300),
+  trustedProxies,
   corsOrigins: list("LB_CORS_ORIGINS", "*"),
   maxRequestBodyBytes: positiveInt("LB_MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024),
   defaultMaxTokens: positiveInt("LB_DEFAULT_MAX_TOKENS", 256),

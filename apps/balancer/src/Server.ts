@@ -1,6 +1,7 @@
 /**
  * One node:http server, one port: `/v1/*` goes to the data plane (a plain Node handler, see DESIGN.md
- * "Data plane and control plane"), everything else to the control plane's Effect HTTP app.
+ * "Data plane and control plane"), everything else to the control plane's Effect HTTP app, past the
+ * admin API's front door (rate limit, body size and type: protection/AdminGuard.ts).
  */
 import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
@@ -12,6 +13,7 @@ import { LbConfig } from "./Config.js"
 import { HealthRoute } from "./observability/Health.js"
 import { MetricsRoute } from "./observability/Metrics.js"
 import { Lifecycle } from "./Lifecycle.js"
+import { AdminGuard, withBodyRules } from "./protection/AdminGuard.js"
 import { Cors } from "./protection/Cors.js"
 import { DataPlane } from "./proxy/DataPlane.js"
 import { RoutingEngine } from "./routing/RoutingEngine.js"
@@ -30,7 +32,9 @@ export const ControlPlaneRoutes = Layer.mergeAll(AdminRoutes, HealthRoute, Metri
 export class BalancerServer extends Effect.Service<BalancerServer>()("BalancerServer", {
   scoped: Effect.gen(function*() {
     const config = yield* LbConfig
-    const controlPlane = yield* NodeHttpServer.makeHandler(yield* HttpLayerRouter.toHttpEffect(ControlPlaneRoutes))
+    const controlPlaneApp = yield* HttpLayerRouter.toHttpEffect(ControlPlaneRoutes)
+    const controlPlane = yield* NodeHttpServer.makeHandler(withBodyRules(controlPlaneApp, config.maxRequestBodyBytes))
+    const adminGuard = yield* AdminGuard
     const dataPlane = yield* DataPlane
     const cors = yield* Cors
     const lifecycle = yield* Lifecycle
@@ -40,7 +44,7 @@ export class BalancerServer extends Effect.Service<BalancerServer>()("BalancerSe
       for (const [name, value] of securityHeaders) res.setHeader(name, value)
       if (cors.handle(req, res)) return
       if (req.url!.startsWith("/v1/")) dataPlane.handle(req, res)
-      else controlPlane(req, res)
+      else if (!adminGuard.handle(req, res)) controlPlane(req, res)
     })
 
     yield* Effect.async<void, Error>((resume) => {

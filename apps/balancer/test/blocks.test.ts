@@ -8,6 +8,7 @@ import { BlockRepo } from "../src/store/BlockRepo.js"
 import { DatabaseLive } from "../src/store/Database.js"
 import { EndpointRepo } from "../src/store/EndpointRepo.js"
 import { SettingsRepo } from "../src/store/SettingsRepo.js"
+import { TokenRepo } from "../src/store/TokenRepo.js"
 import { Topology } from "../src/store/Topology.js"
 import { type Balancer, connectEndpoint, startBalancer, tempDbPath, TestBalancer } from "./support/Balancer.js"
 
@@ -409,7 +410,7 @@ describe("persistence", () => {
 const topologyOn = (dbPath: string) =>
   Layer.build(
     Topology.Default.pipe(
-      Layer.provide([EndpointRepo.Default, SettingsRepo.Default, BlockRepo.Default]),
+      Layer.provide([EndpointRepo.Default, SettingsRepo.Default, BlockRepo.Default, TokenRepo.Default]),
       Layer.provide(DatabaseLive),
       Layer.provide(LbConfig.Default),
       Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["LB_DB_PATH", dbPath]]))))

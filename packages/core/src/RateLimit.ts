@@ -19,9 +19,12 @@ export const formatResetDuration = (ms: number): string => {
 
 /** One limit (requests or tokens per minute) over 1-second buckets of the last 60 seconds. */
 export class MinuteLimit {
-  private readonly window = new SlidingWindow(60)
+  constructor(readonly limit: number, private readonly window = new SlidingWindow(60)) {}
 
-  constructor(readonly limit: number) {}
+  /** The same minute under another limit: what was used in it still counts. */
+  withLimit(limit: number): MinuteLimit {
+    return new MinuteLimit(limit, this.window)
+  }
 
   used(now: number): number {
     return this.window.sum(now)

@@ -20,6 +20,15 @@ describe("rate limits", () => {
     expect(rpm.allows(60_000)).toBe(true)
   })
 
+  it("keeps what was used when the limit changes", () => {
+    const rpm = new MinuteLimit(3)
+    rpm.add(0, 2)
+    const lower = rpm.withLimit(2)
+    expect([lower.limit, lower.used(500), lower.allows(500)]).toEqual([2, 2, false])
+    lower.add(1_000, 1)
+    expect(rpm.withLimit(10).remaining(1_500)).toBe(7)
+  })
+
   it.prop(
     "resetMs is exactly the wait until one more unit fits",
     [fc.array(fc.tuple(fc.integer({ min: 0, max: 120_000 }), fc.integer({ min: 1, max: 5 })), { maxLength: 60 }), fc.integer({ min: 1, max: 20 })],

@@ -3,7 +3,7 @@
  * the handlers' types and the OpenAPI document.
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
-import { Endpoint, IncomingBlock } from "@llmlb/core"
+import { ClientToken, Endpoint, IncomingBlock } from "@llmlb/core"
 import { Schema } from "effect"
 import { BadRequest, Conflict, NotFound } from "../Errors.js"
 import { AdminAuth } from "./Security.js"
@@ -101,6 +101,31 @@ export class IncomingBlocksGroup extends HttpApiGroup.make("incomingBlocks")
   )
 {}
 
+const tid = HttpApiSchema.param("tid", Schema.String)
+
+export class TokensGroup extends HttpApiGroup.make("tokens")
+  .add(HttpApiEndpoint.get("list", "/tokens").addSuccess(Schema.Array(ClientToken.ClientToken)))
+  .add(HttpApiEndpoint.get("get")`/tokens/${tid}`.addSuccess(ClientToken.ClientToken).addError(NotFound))
+  .add(
+    HttpApiEndpoint.post("create", "/tokens")
+      .setPayload(ClientToken.TokenCreate)
+      .addSuccess(ClientToken.ClientTokenCreated, { status: 201 })
+      .addError(Conflict)
+      .addError(BadRequest)
+      .annotate(OpenApi.Description, "Answers with the secret as `token`: the only response that ever contains it")
+  )
+  .add(
+    HttpApiEndpoint.patch("update")`/tokens/${tid}`
+      .setPayload(ClientToken.TokenPatch)
+      .addSuccess(ClientToken.ClientToken)
+      .addError(NotFound)
+      .addError(Conflict)
+      .addError(BadRequest)
+      .annotate(OpenApi.Description, "The secret cannot be changed: delete the token and create another")
+  )
+  .add(HttpApiEndpoint.del("delete")`/tokens/${tid}`.addSuccess(HttpApiSchema.NoContent).addError(NotFound))
+{}
+
 export const RoutingPayload = Schema.Struct({ mode: Endpoint.RoutingMode }).annotations({
   identifier: "RoutingPayload",
   parseOptions: { onExcessProperty: "error" }
@@ -136,7 +161,7 @@ export const AuditEntry = Schema.Struct({
   id: Schema.Number.annotations({ description: "increasing; the paging cursor" }),
   time: Schema.String.annotations({ description: "ISO 8601" }),
   action: Schema.String.annotations({ description: '"<target type>.<verb>", e.g. "endpoint.update"' }),
-  target_type: Schema.String.annotations({ description: "endpoint, incoming_block, settings or stats" }),
+  target_type: Schema.String.annotations({ description: "endpoint, incoming_block, token, settings, stats or operations" }),
   target_id: Schema.NullOr(Schema.String),
   changes: Schema.Record({
     key: Schema.String,
@@ -181,6 +206,7 @@ export class AdminApi extends HttpApi.make("admin")
   .add(StateGroup)
   .add(EndpointsGroup)
   .add(IncomingBlocksGroup)
+  .add(TokensGroup)
   .add(RoutingGroup)
   .add(StatsGroup)
   .add(OperationsGroup)

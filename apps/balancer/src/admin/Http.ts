@@ -11,6 +11,7 @@ import { Audit, created, deleted, updated } from "../observability/Audit.js"
 import { EventsRoute } from "../observability/Events.js"
 import { LiveState } from "../observability/LiveState.js"
 import { StatsStore } from "../observability/StatsStore.js"
+import { ClientTokens } from "../protection/ClientTokens.js"
 import { ResponseCache } from "../protection/ResponseCache.js"
 import { Topology } from "../store/Topology.js"
 import { AdminApi } from "./Api.js"
@@ -19,6 +20,34 @@ import { AdminAuthLive } from "./Security.js"
 
 /** Options of the handlers that change something. */
 const mutation = { uninterruptible: true } as const
+
+type Recorder = ReturnType<Audit["on"]>
+
+/** A PATCH: the change, then its audit entry with the values that its fields replaced. */
+const auditedUpdate = <A extends { readonly id: string }, E, R>(
+  record: Recorder,
+  find: Effect.Effect<A, E, R>,
+  patch: object,
+  update: Effect.Effect<A, E, R>
+) =>
+  Effect.gen(function*() {
+    const before = yield* find
+    const after = yield* update
+    yield* record("update", after.id, updated(before, patch))
+    return after
+  })
+
+/** A DELETE: the deletion, then its audit entry with every field of what it removed. */
+const auditedDelete = <A extends { readonly id: string }, E, R>(
+  record: Recorder,
+  find: Effect.Effect<A, E, R>,
+  remove: Effect.Effect<void, E, R>
+) =>
+  Effect.gen(function*() {
+    const before = yield* find
+    yield* remove
+    yield* record("delete", before.id, deleted(before))
+  })
 
 const StateLive = HttpApiBuilder.group(AdminApi, "state", (handlers) =>
   Effect.gen(function*() {
@@ -39,18 +68,10 @@ const EndpointsLive = HttpApiBuilder.group(AdminApi, "endpoints", (handlers) =>
           Effect.map(Endpoint.toPublic)
         ), mutation)
       .handle("update", ({ path, payload }) =>
-        Effect.gen(function*() {
-          const before = yield* topology.find(path.eid)
-          const after = yield* topology.update(path.eid, payload)
-          yield* record("update", after.id, updated(before, payload))
-          return Endpoint.toPublic(after)
-        }), mutation)
-      .handle("delete", ({ path }) =>
-        Effect.gen(function*() {
-          const before = yield* topology.find(path.eid)
-          yield* topology.remove(path.eid)
-          yield* record("delete", before.id, deleted(before))
-        }), mutation)
+        auditedUpdate(record, topology.find(path.eid), payload, topology.update(path.eid, payload)).pipe(
+          Effect.map(Endpoint.toPublic)
+        ), mutation)
+      .handle("delete", ({ path }) => auditedDelete(record, topology.find(path.eid), topology.remove(path.eid)), mutation)
   }))
 
 const IncomingBlocksLive = HttpApiBuilder.group(AdminApi, "incomingBlocks", (handlers) =>
@@ -63,18 +84,24 @@ const IncomingBlocksLive = HttpApiBuilder.group(AdminApi, "incomingBlocks", (han
       .handle("create", ({ payload }) =>
         topology.createBlock(payload).pipe(Effect.tap((block) => record("create", block.id, created(block)))), mutation)
       .handle("update", ({ path, payload }) =>
-        Effect.gen(function*() {
-          const before = yield* topology.findBlock(path.bid)
-          const after = yield* topology.updateBlock(path.bid, payload)
-          yield* record("update", after.id, updated(before, payload))
-          return after
-        }), mutation)
+        auditedUpdate(record, topology.findBlock(path.bid), payload, topology.updateBlock(path.bid, payload)), mutation)
       .handle("delete", ({ path }) =>
-        Effect.gen(function*() {
-          const before = yield* topology.findBlock(path.bid)
-          yield* topology.removeBlock(path.bid)
-          yield* record("delete", before.id, deleted(before))
-        }), mutation)
+        auditedDelete(record, topology.findBlock(path.bid), topology.removeBlock(path.bid)), mutation)
+  }))
+
+const TokensLive = HttpApiBuilder.group(AdminApi, "tokens", (handlers) =>
+  Effect.gen(function*() {
+    const tokens = yield* ClientTokens
+    // The secret is a `token` field: Audit records it as "[redacted]".
+    const record = (yield* Audit).on("token")
+    return handlers
+      .handle("list", () => Effect.sync(tokens.list))
+      .handle("get", ({ path }) => tokens.find(path.tid))
+      .handle("create", ({ payload }) =>
+        tokens.create(payload).pipe(Effect.tap((token) => record("create", token.id, created(token)))), mutation)
+      .handle("update", ({ path, payload }) =>
+        auditedUpdate(record, tokens.find(path.tid), payload, tokens.update(path.tid, payload)), mutation)
+      .handle("delete", ({ path }) => auditedDelete(record, tokens.find(path.tid), tokens.remove(path.tid)), mutation)
   }))
 
 const RoutingLive = HttpApiBuilder.group(AdminApi, "routing", (handlers) =>
@@ -149,6 +176,7 @@ const AdminApiRoutes = HttpLayerRouter.addHttpApi(AdminApi, { openapiPath: "/adm
     StateLive,
     EndpointsLive,
     IncomingBlocksLive,
+    TokensLive,
     RoutingLive,
     StatsLive,
     OperationsLive,

@@ -11,7 +11,7 @@
  */
 import { HttpServerRequest } from "@effect/platform"
 import { Chunk, Effect, Queue } from "effect"
-import { clientAddress } from "../admin/ClientAddress.js"
+import { ClientAddress } from "../admin/ClientAddress.js"
 import { type AuditRecord, AuditRepo } from "../store/AuditRepo.js"
 import { flushInBackground } from "./Background.js"
 
@@ -63,6 +63,7 @@ const mergeMoves = (earlier: AuditRecord, later: AuditRecord): AuditRecord => {
 export class Audit extends Effect.Service<Audit>()("Audit", {
   scoped: Effect.gen(function*() {
     const repo = yield* AuditRepo
+    const addresses = yield* ClientAddress
     const queue = yield* Queue.unbounded<AuditRecord>()
     /** Writes in queue order, which is id order, even when a reader and the fiber both write. */
     const lock = yield* Effect.makeSemaphore(1)
@@ -117,7 +118,7 @@ export class Audit extends Effect.Service<Audit>()("Audit", {
             target_type: targetType,
             target_id: targetId,
             changes: redact(changes),
-            client_address: clientAddress(request)
+            client_address: addresses.of(request)
           }
           const key = `${targetType}:${targetId}`
           return isMove(record) ? holdMove(key, record) : Effect.zipRight(settleMove(key), commit(record))

@@ -1,36 +1,26 @@
 /**
- * Client authentication for /v1: with tokens configured, a request needs `Authorization: Bearer <token>`.
- * Tokens are kept as SHA-256 digests and looked up by the digest of what the client sent, so the
- * comparison never depends on how much of a token matched.
+ * Client authentication for /v1: with a token configured anywhere (LB_CLIENT_TOKENS or the admin API,
+ * enabled or not), a request needs `Authorization: Bearer <token>`; with none, the API is open.
+ * Tokens are looked up by the SHA-256 digest of what the client sent, so the comparison never depends
+ * on how much of a token matched.
  */
 import { Effect } from "effect"
-import { createHash } from "node:crypto"
-import { LbConfig } from "../Config.js"
+import { type Client, ClientTokens, sha256 } from "./ClientTokens.js"
 
-export const sha256 = (value: string) => createHash("sha256").update(value).digest("hex")
+export type { Client } from "./ClientTokens.js"
 
-/** Who sent a request: the identity the cache key and, later, rate limits hang on. */
-export interface Client {
-  /** "" for the open API; for a configured token, a stable id that reveals nothing of it. */
-  readonly id: string
-}
-
-const ANONYMOUS: Client = { id: "" }
+const ANONYMOUS: Client = { id: "", blockId: null, limits: undefined }
 
 export class ClientAuth extends Effect.Service<ClientAuth>()("ClientAuth", {
   effect: Effect.gen(function*() {
-    const { clientTokens } = yield* LbConfig
-    const clients = new Map(clientTokens.map((token) => {
-      const digest = sha256(token)
-      return [digest, { id: `env-${digest.slice(0, 16)}` }] as const
-    }))
+    const tokens = yield* ClientTokens
 
     /** The client, or undefined when a token is required and the request carries no known one. */
     const authenticate = (authorization: string | undefined): Client | undefined => {
-      if (clients.size === 0) return ANONYMOUS
+      if (!tokens.required()) return ANONYMOUS
       if (authorization === undefined || !/^bearer /i.test(authorization)) return undefined
       const token = authorization.slice(7).trim()
-      return token === "" ? undefined : clients.get(sha256(token))
+      return token === "" ? undefined : tokens.use(sha256(token))
     }
 
     return { authenticate } as const

@@ -129,9 +129,14 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
     const cache = yield* ResponseCache
     const lifecycle = yield* Lifecycle
 
-    /** The block of `/v1/{pool_name}/...` when one has that name, else `default`. */
-    const blockOf = (route: Route) =>
-      (route.pool === undefined ? undefined : topology.blockByName(route.pool)) ?? topology.defaultBlock()
+    /**
+     * The client token's bound block, else the block of `/v1/{pool_name}/...` when one has that name,
+     * else `default`. Undefined only if a bound block is gone, which its tokens prevent.
+     */
+    const blockOf = (route: Route, client: Client) =>
+      client.blockId !== null
+        ? topology.blockById(client.blockId)
+        : (route.pool === undefined ? undefined : topology.blockByName(route.pool)) ?? topology.defaultBlock()
 
     const listModels = async (res: ServerResponse, block: BlockView) => {
       const endpoints = topology.wiredEndpoints(block.id).filter((e) => e.enabled)
@@ -250,6 +255,9 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         if (res.destroyed) return routing.release(lease, { kind: "abandoned" })
         const result = await relay.attempt(request, lease.endpoint)
         routing.release(lease, result.kind === "client-gone" ? { kind: "abandoned" } : result.verdict)
+        if (client.limits !== undefined && result.kind === "answered" && result.usage !== undefined) {
+          client.limits.record(Date.now(), result.usage.promptTokens + result.usage.completionTokens)
+        }
         if (result.kind !== "failed") {
           if (span !== undefined) {
             span.setAttribute("lb.endpoint", lease.endpoint.name)
@@ -286,7 +294,8 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       if (client === undefined) return Respond.unauthorized(res)
       const route = parseRoute(path)
       if (route === undefined) return Respond.invalidUrl(res, method, path)
-      const block = blockOf(route)
+      const block = blockOf(route, client)
+      if (block === undefined) return Respond.noEndpoint(res, "The incoming block of this client token no longer exists")
       if (route.operation === "models") {
         return method === "GET" || method === "HEAD"
           ? listModels(res, block)
@@ -294,6 +303,14 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       }
       if (method !== "POST") return Respond.methodNotAllowed(res, method, path, "POST")
       if (!block.enabled) return Respond.noEndpoint(res, `The incoming block ${block.name} is disabled`)
+      if (client.limits !== undefined) {
+        const refusal = client.limits.admit(res, Date.now())
+        if (refusal !== undefined) {
+          return Respond.sendError(res, 429, "rate_limit_error", "rate_limit_exceeded", refusal.message, {
+            headers: { "retry-after": String(refusal.retryAfterSeconds) }
+          })
+        }
+      }
       return generate(req, res, route, block, client, startedAt)
     }
 

@@ -14,6 +14,7 @@ import { BadRequest, Conflict, NotFound } from "../Errors.js"
 import { BlockRepo } from "./BlockRepo.js"
 import { EndpointRepo } from "./EndpointRepo.js"
 import { SettingsRepo } from "./SettingsRepo.js"
+import { TokenRepo } from "./TokenRepo.js"
 
 const ROUTING_MODE = "routing_mode"
 const INCOMING_POS = "incoming_pos"
@@ -37,6 +38,7 @@ export class Topology extends Effect.Service<Topology>()("Topology", {
     const repo = yield* EndpointRepo
     const blockRepo = yield* BlockRepo
     const settings = yield* SettingsRepo
+    const tokenRepo = yield* TokenRepo
     const lock = yield* Effect.makeSemaphore(1)
 
     let endpoints: ReadonlyArray<Endpoint.EndpointRecord> = yield* repo.list
@@ -56,6 +58,7 @@ export class Topology extends Effect.Service<Topology>()("Topology", {
     // Derived from the above for the data plane's reads; rebuilt after every mutation.
     let blocks: ReadonlyArray<BlockView> = []
     let byName = new Map<string, BlockView>()
+    let byId = new Map<string, BlockView>()
     let wired = new Map<string, ReadonlyArray<Endpoint.EndpointRecord>>()
     const listeners = new Set<() => void>()
 
@@ -76,6 +79,7 @@ export class Topology extends Effect.Service<Topology>()("Topology", {
       }
       blocks = [defaultBlock, ...others]
       byName = new Map(blocks.map((b) => [b.name, b]))
+      byId = new Map(blocks.map((b) => [b.id, b]))
       wired = new Map(blocks.map((b) => [b.id, b === defaultBlock ? connected : inEndpointOrder(b.endpoint_ids)]))
     }
     rebuild()
@@ -154,7 +158,7 @@ export class Topology extends Effect.Service<Topology>()("Topology", {
 
     const findBlock = (id: string) =>
       Effect.suspend(() => {
-        const found = blocks.find((b) => b.id === id)
+        const found = byId.get(id)
         return found === undefined ? Effect.fail(new NotFound({ message: `incoming block ${id} not found` })) : Effect.succeed(found)
       })
 
@@ -232,15 +236,28 @@ export class Topology extends Effect.Service<Topology>()("Topology", {
         return yield* findBlock(id)
       }).pipe(lock.withPermits(1))
 
-    /** Its wires go with it. */
+    /**
+     * Its wires go with it. Refused while client tokens are bound to it: the check and the deletion
+     * share a transaction, as a token's write and its check of the block do (store/TokenRepo.ts).
+     */
     const removeBlock = (id: string) =>
       Effect.gen(function*() {
-        yield* findBlock(id)
+        const block = yield* findBlock(id)
         if (id === DEFAULT_ID) {
           return yield* Effect.fail(new Conflict({ message: "the default block cannot be deleted" }))
         }
-        // Client tokens (a later issue): a block that tokens are bound to refuses deletion here with Conflict.
-        yield* blockRepo.remove(id)
+        yield* Effect.gen(function*() {
+          const bound = yield* tokenRepo.boundTo(id)
+          if (bound.length > 0) {
+            const names = bound.map((name) => JSON.stringify(name)).join(", ")
+            return yield* Effect.fail(
+              new Conflict({
+                message: `incoming block ${block.name} is bound to client tokens ${names}: rebind or delete them first`
+              })
+            )
+          }
+          yield* blockRepo.remove(id)
+        }).pipe(sql.withTransaction, Effect.catchTag("SqlError", Effect.die))
         others = others.filter((b) => b.id !== id)
         changed()
       }).pipe(lock.withPermits(1))
@@ -253,6 +270,7 @@ export class Topology extends Effect.Service<Topology>()("Topology", {
       /** Every block, `default` first, then in creation order; the same array until the next mutation. */
       blocks: () => blocks,
       blockByName: (name: string): BlockView | undefined => byName.get(name),
+      blockById: (id: string): BlockView | undefined => byId.get(id),
       defaultBlock: (): BlockView => blocks[0]!,
       /** The endpoints wired to the block (all of them, enabled or not) in creation order; [] for an unknown id. */
       wiredEndpoints: (blockId: string) => wired.get(blockId) ?? noEndpoints,

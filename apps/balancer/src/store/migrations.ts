@@ -83,5 +83,23 @@ export const migrations = Migrator.fromRecord({
       changes TEXT NOT NULL,
       client_address TEXT
     )`
+  ]),
+  // Managed client tokens (protection/ClientTokens.ts): the secret only as its SHA-256 digest. A block
+  // that tokens are bound to cannot be deleted (no ON DELETE action: the database refuses it too).
+  "0005_client_tokens": migration([
+    `CREATE TABLE client_tokens (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+      token_hash TEXT NOT NULL UNIQUE,
+      token_preview TEXT NOT NULL,
+      enabled INTEGER NOT NULL,
+      block_id TEXT REFERENCES incoming_blocks (id),
+      rpm_limit INTEGER,
+      tpm_limit INTEGER,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      last_used_at TEXT
+    )`,
+    `CREATE INDEX client_tokens_block_id ON client_tokens (block_id)`
   ])
 })
