@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { simScoped } from "@llmlb/upstream-sim"
 import { Effect } from "effect"
-import * as Http from "node:http"
 import OpenAI from "openai"
 import { connectEndpoint, startBalancer } from "./support/Balancer.js"
+import { pumpChunked } from "./support/RawHttp.js"
 import { closedPort, generations } from "./support/Sims.js"
 
 const messages = [{ role: "user" as const, content: "hi" }]
@@ -71,23 +71,7 @@ describe("errors in OpenAI's shape", () => {
       expectOpenAiError(yield* lb.fetch("POST", "/v1/chat/completions", { body: big }), 413, "invalid_request_error", "request_too_large")
 
       // Chunked, no length declared: the 413 arrives while the client is still sending.
-      const status = yield* Effect.promise(() =>
-        new Promise<number>((resolve, reject) => {
-          const request = Http.request(`${lb.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" } }, (response) => {
-            resolve(response.statusCode!)
-            response.resume()
-            request.destroy()
-          })
-          request.on("error", reject)
-          let sent = 0
-          const pump = () => {
-            if (sent > 1_000_000) return reject(new Error("the balancer read a whole megabyte before answering"))
-            sent += 500
-            request.write("x".repeat(500), () => setTimeout(pump, 1))
-          }
-          pump()
-        })
-      )
+      const { status } = yield* pumpChunked(`${lb.url}/v1/chat/completions`, { "content-type": "application/json" })
       expect(status).toBe(413)
       const fits = yield* lb.fetch("POST", "/v1/chat/completions", { body: chat })
       expect(fits.status).toBe(200)

@@ -202,7 +202,12 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
         request.upstreamMs += performance.now() - dispatchedAt
         if (span !== undefined) endSpan(span, message)
       }
-      const succeeded = (status: number, usage: AttemptUsage & { readonly estimated: boolean }, ttft: number | undefined) => {
+      /** Records an answered attempt everywhere it counts. */
+      const succeeded = (
+        status: number,
+        usage: AttemptUsage & { readonly estimated: boolean },
+        ttft: number | undefined
+      ): Attempt => {
         stats.recordSuccess(endpoint.id, usage, seconds())
         metrics.attempt(endpoint, String(status))
         metrics.completed(endpoint, request.stream, seconds(), ttft, overheadMs / 1000)
@@ -210,6 +215,7 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
           span.setAttribute("http.response.status_code", status)
           endSpan(span)
         }
+        return { kind: "answered", verdict: { kind: "success", tokens: usage.promptTokens + usage.completionTokens }, status, usage }
       }
 
       // A non-streaming answer is bounded as a whole, from dispatch to its last byte.
@@ -271,13 +277,7 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
           const usage = tap.usage === undefined
             ? { promptTokens: request.promptEstimate, completionTokens: tap.contentChunks, estimated: true }
             : { ...tap.usage, estimated: false }
-          succeeded(upstream.statusCode, usage, ttft)
-          return {
-            kind: "answered",
-            verdict: { kind: "success", tokens: usage.promptTokens + usage.completionTokens },
-            status: upstream.statusCode,
-            usage
-          }
+          return succeeded(upstream.statusCode, usage, ttft)
         }
 
         // A whole response: read it, take its usage, send it.
@@ -293,13 +293,7 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
         if (request.cache?.status === "MISS") {
           cache.store(request.cache.key, { status: upstream.statusCode, contentType: contentType ?? "application/json", body: buffer })
         }
-        succeeded(upstream.statusCode, usage, undefined)
-        return {
-          kind: "answered",
-          verdict: { kind: "success", tokens: usage.promptTokens + usage.completionTokens },
-          status: upstream.statusCode,
-          usage
-        }
+        return succeeded(upstream.statusCode, usage, undefined)
       } catch (error) {
         if (clientGone) {
           metrics.attempt(endpoint, CLIENT_CLOSED)
