@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { simScoped } from "@llmlb/upstream-sim"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import { type Balancer, connectEndpoint, startBalancer } from "./support/Balancer.js"
+import { parseScrape } from "./support/Prometheus.js"
 import { closedPort, generations } from "./support/Sims.js"
 
 const chat = (max_tokens = 4, model = "m1") => ({ model, messages: [{ role: "user", content: "one two three four" }], max_tokens })
@@ -93,6 +94,33 @@ describe("concurrency limits and the queue", () => {
       const refused = [first!, second!].find((r) => r.status === 503)!
       expect(refused.body.error.code).toBe("no_endpoint_available")
       expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+    }))
+
+  it.scopedLive("takes a request out of the queue when its client goes away", () =>
+    Effect.gen(function*() {
+      const sim = yield* simScoped({ models: ["m1"], ttftMs: 600 })
+      const lb = yield* startBalancer({ LB_QUEUE_MAX: "1" })
+      yield* connectEndpoint(lb, sim.baseUrl, { max_concurrent: 1 })
+      const busy = Effect.runPromise(send(lb))
+      yield* Effect.sleep("100 millis")
+      const controller = new AbortController()
+      const queued = fetch(`${lb.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(chat()),
+        signal: controller.signal
+      }).catch(() => "aborted")
+      yield* Effect.sleep("100 millis")
+      expect(parseScrape((yield* lb.fetch("GET", "/metrics")).body).value("lb_queue_depth")).toBe(1)
+      controller.abort()
+      expect(yield* Effect.promise(() => queued)).toBe("aborted")
+      yield* Effect.sleep("50 millis")
+      expect(parseScrape((yield* lb.fetch("GET", "/metrics")).body).value("lb_queue_depth")).toBe(0)
+      // Its place is free at once: the next request may queue.
+      const next = yield* Effect.fork(send(lb))
+      expect((yield* Effect.promise(() => busy)).status).toBe(200)
+      expect((yield* Fiber.join(next)).status).toBe(200)
+      expect(generations(sim)).toBe(2)
     }))
 
   it.scopedLive("answers 503 at once when the queue is full (LB_QUEUE_MAX)", () =>

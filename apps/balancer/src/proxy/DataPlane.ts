@@ -16,7 +16,7 @@ import { childSpan, endSpan, parentContext, Tracing } from "../observability/Tra
 import { type Client, ClientAuth } from "../protection/ClientAuth.js"
 import { ResponseCache } from "../protection/ResponseCache.js"
 import { ModelCatalog } from "../routing/ModelCatalog.js"
-import { type Refusal, RoutingEngine } from "../routing/RoutingEngine.js"
+import { type Lease, type Queued, type Refusal, RoutingEngine } from "../routing/RoutingEngine.js"
 import { type BlockView, Topology } from "../store/Topology.js"
 import { Lifecycle } from "../Lifecycle.js"
 import { VERSION } from "../Version.js"
@@ -94,6 +94,8 @@ const sendRefusal = (res: ServerResponse, refusal: Refusal, model: string) => {
       return Respond.noEndpoint(res, "Every endpoint stayed at its concurrency limit for the whole queue timeout", 1)
     case "shutting-down":
       return Respond.noEndpoint(res, "The load balancer is shutting down", 1)
+    case "cancelled":
+      return // the client is gone: nobody to answer
   }
 }
 
@@ -107,6 +109,14 @@ const GEN_AI_OPERATION: Record<Operation, string> = {
 const endRequestSpan = (span: Span, status: number, attempts: number) => {
   span.setAttributes({ "http.response.status_code": status, "lb.attempts": attempts })
   endSpan(span, status >= 500 ? `status ${status}` : undefined)
+}
+
+/** The lease, waiting in the queue if need be; a client that goes away meanwhile leaves the queue. */
+const leaseFor = (res: ServerResponse, acquired: Lease | Refusal | Queued): Lease | Refusal | Promise<Lease | Refusal> => {
+  if (!(acquired instanceof Promise)) return acquired
+  const onClose = () => acquired.cancel()
+  res.once("close", onClose)
+  return acquired.finally(() => res.off("close", onClose))
 }
 
 /** Tokens a request may use: its prompt estimate plus the completion it allows. */
@@ -239,7 +249,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       let attempt = 1
       for (; attempt <= config.maxAttempts; attempt++) {
         const routingSpan = span === undefined ? undefined : childSpan(tracing.tracer!, span, "route")
-        const acquired = routing.acquire(block, model, estimate, tried)
+        const acquired = leaseFor(res, routing.acquire(block, model, estimate, tried))
         const lease = acquired instanceof Promise ? await acquired : acquired
         if (!("endpoint" in lease)) {
           if (routingSpan !== undefined) endSpan(routingSpan, lease.kind)

@@ -28,6 +28,7 @@ export type Refusal =
   | { readonly kind: "cooling-down"; readonly retryAfterSeconds: number } // all cooling, probes out
   | { readonly kind: "queue-full" }
   | { readonly kind: "queue-timeout" }
+  | { readonly kind: "cancelled" } // the waiter withdrew from the queue (its client went away)
   | { readonly kind: "shutting-down" }
 
 export type Verdict =
@@ -40,6 +41,11 @@ interface Ask {
   readonly model: string | undefined
   readonly estimate: number
   readonly exclude: ReadonlySet<string> | undefined
+}
+
+/** A request waiting in the queue; `cancel` withdraws it (it then resolves as cancelled). */
+export interface Queued extends Promise<Lease | Refusal> {
+  readonly cancel: () => void
 }
 
 interface Waiter extends Ask {
@@ -166,23 +172,30 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       model: string | undefined,
       estimate: number,
       exclude?: ReadonlySet<string>
-    ): Lease | Refusal | Promise<Lease | Refusal> => {
+    ): Lease | Refusal | Queued => {
       if (closed) return { kind: "shutting-down" }
       const ask: Ask = { block, model, estimate, exclude }
       const result = select(ask)
       if (result !== FULL) return result
       if (queue.length >= config.queueMax) return { kind: "queue-full" }
-      return new Promise((resolve) => {
-        const waiter: Waiter = {
+      let waiter: Waiter
+      /** Takes the waiter out of the queue, if it is still there, with this refusal. */
+      const withdraw = (refusal: Refusal) => {
+        const at = queue.indexOf(waiter)
+        if (at === -1) return
+        queue.splice(at, 1)
+        clearTimeout(waiter.timer)
+        waiter.resolve(refusal)
+      }
+      const promise = new Promise<Lease | Refusal>((resolve) => {
+        waiter = {
           ...ask,
           resolve,
-          timer: setTimeout(() => {
-            queue.splice(queue.indexOf(waiter), 1)
-            resolve({ kind: "queue-timeout" })
-          }, config.queueTimeoutSeconds * 1000)
+          timer: setTimeout(() => withdraw({ kind: "queue-timeout" }), config.queueTimeoutSeconds * 1000)
         }
         queue.push(waiter)
       })
+      return Object.assign(promise, { cancel: () => withdraw({ kind: "cancelled" }) })
     }
 
     const release = (lease: Lease, verdict: Verdict) => {
