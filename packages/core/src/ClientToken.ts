@@ -5,7 +5,7 @@
  * are the single definition of its fields.
  */
 import { Schema } from "effect"
-import { Name } from "./Endpoint.js"
+import { Name, rejectUnknownFields } from "./Endpoint.js"
 
 export const TokenId = Schema.UUID.annotations({ description: "Client token id (UUID)" })
 
@@ -30,9 +30,6 @@ const perMinute = (field: string, unit: string) =>
 export const RpmLimit = perMinute("rpm_limit", "Requests")
 export const TpmLimit = perMinute("tpm_limit", "Tokens (prompt + completion, counted after each request)")
 
-/** Unknown fields are a 400, not silently dropped (as for endpoints and blocks). */
-const strict = { parseOptions: { onExcessProperty: "error" } } as const
-
 /** Exact optionals: a field is either given or absent, so a patch spreads over a token as it is. */
 const exact = { exact: true } as const
 
@@ -43,7 +40,7 @@ export const TokenCreate = Schema.Struct({
   block_id: Schema.optionalWith(BlockBinding, { default: () => null }),
   rpm_limit: Schema.optionalWith(RpmLimit, { default: () => null }),
   tpm_limit: Schema.optionalWith(TpmLimit, { default: () => null })
-}).annotations({ identifier: "ClientTokenCreate", ...strict })
+}).annotations({ identifier: "ClientTokenCreate", ...rejectUnknownFields })
 export type TokenCreate = typeof TokenCreate.Type
 
 /** The secret is not among them: it cannot change (delete the token and create another). */
@@ -53,7 +50,7 @@ export const TokenPatch = Schema.Struct({
   block_id: Schema.optionalWith(BlockBinding, exact),
   rpm_limit: Schema.optionalWith(RpmLimit, exact),
   tpm_limit: Schema.optionalWith(TpmLimit, exact)
-}).annotations({ identifier: "ClientTokenPatch", ...strict })
+}).annotations({ identifier: "ClientTokenPatch", ...rejectUnknownFields })
 export type TokenPatch = typeof TokenPatch.Type
 
 /** What responses show: never the secret. */

@@ -109,7 +109,7 @@ const configFields = {
 }
 
 /** Unknown fields are a 400, not silently dropped: a typo in a field name must not pass as success. */
-const strict = { parseOptions: { onExcessProperty: "error" } } as const
+export const rejectUnknownFields = { parseOptions: { onExcessProperty: "error" } } as const
 
 export const EndpointCreate = Schema.Struct({
   name: Name,
@@ -124,7 +124,7 @@ export const EndpointCreate = Schema.Struct({
   verify_tls: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   pos_x: Schema.optionalWith(PosX, { default: () => 0 }),
   pos_y: Schema.optionalWith(PosY, { default: () => 0 })
-}).annotations({ identifier: "EndpointCreate", ...strict })
+}).annotations({ identifier: "EndpointCreate", ...rejectUnknownFields })
 export type EndpointCreate = typeof EndpointCreate.Type
 
 export const EndpointPatch = Schema.Struct({
@@ -140,7 +140,7 @@ export const EndpointPatch = Schema.Struct({
   verify_tls: Schema.optional(Schema.Boolean),
   pos_x: Schema.optional(PosX),
   pos_y: Schema.optional(PosY)
-}).annotations({ identifier: "EndpointPatch", ...strict })
+}).annotations({ identifier: "EndpointPatch", ...rejectUnknownFields })
 export type EndpointPatch = typeof EndpointPatch.Type
 
 /** The stored form, secret included. Never sent to a client. */
@@ -182,5 +182,5 @@ export const applyPatch = (record: EndpointRecord, patch: EndpointPatch): Endpoi
 }
 
 /** A node's position on the editor canvas. */
-export const Position = Schema.Struct({ pos_x: PosX, pos_y: PosY }).annotations({ identifier: "Position", ...strict })
+export const Position = Schema.Struct({ pos_x: PosX, pos_y: PosY }).annotations({ identifier: "Position", ...rejectUnknownFields })
 export type Position = typeof Position.Type

@@ -4,7 +4,7 @@
  * `default` is the seeds' "Incoming" node. These schemas are the single definition of its fields.
  */
 import { Schema } from "effect"
-import { PosX, PosY, RoutingMode } from "./Endpoint.js"
+import { PosX, PosY, rejectUnknownFields, RoutingMode } from "./Endpoint.js"
 
 export const DEFAULT_ID = "default"
 
@@ -28,9 +28,6 @@ export const EndpointIds = Schema.Array(Schema.String).annotations({
   description: "Ids of the endpoints wired to the block, in endpoint creation order"
 })
 
-/** Unknown fields are a 400, not silently dropped (as for endpoints). */
-const strict = { parseOptions: { onExcessProperty: "error" } } as const
-
 export const BlockCreate = Schema.Struct({
   name: BlockName,
   routing_mode: Schema.optionalWith(BlockRoutingMode, { default: () => null }),
@@ -38,7 +35,7 @@ export const BlockCreate = Schema.Struct({
   pos_x: Schema.optionalWith(PosX, { default: () => 0 }),
   pos_y: Schema.optionalWith(PosY, { default: () => 0 }),
   endpoint_ids: Schema.optionalWith(EndpointIds, { default: () => [] })
-}).annotations({ identifier: "IncomingBlockCreate", ...strict })
+}).annotations({ identifier: "IncomingBlockCreate", ...rejectUnknownFields })
 export type BlockCreate = typeof BlockCreate.Type
 
 /** Exact optionals: a field is either given or absent, so a patch spreads over a block as it is. */
@@ -51,7 +48,7 @@ export const BlockPatch = Schema.Struct({
   pos_x: Schema.optionalWith(PosX, exact),
   pos_y: Schema.optionalWith(PosY, exact),
   endpoint_ids: Schema.optionalWith(EndpointIds, exact)
-}).annotations({ identifier: "IncomingBlockPatch", ...strict })
+}).annotations({ identifier: "IncomingBlockPatch", ...rejectUnknownFields })
 export type BlockPatch = typeof BlockPatch.Type
 
 export const IncomingBlock = Schema.Struct({

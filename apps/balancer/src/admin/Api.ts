@@ -128,7 +128,7 @@ export class TokensGroup extends HttpApiGroup.make("tokens")
 
 export const RoutingPayload = Schema.Struct({ mode: Endpoint.RoutingMode }).annotations({
   identifier: "RoutingPayload",
-  parseOptions: { onExcessProperty: "error" }
+  ...Endpoint.rejectUnknownFields
 })
 
 export class RoutingGroup extends HttpApiGroup.make("routing")
