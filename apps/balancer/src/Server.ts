@@ -27,6 +27,10 @@ const securityHeaders: ReadonlyArray<readonly [string, string]> = [
 
 const RootRedirect = HttpLayerRouter.add("GET", "/", HttpServerResponse.redirect("/admin", { status: 302 }))
 
+/** `/v1` and everything below it, with or without a query. */
+const isDataPlane = (url: string) =>
+  url.startsWith("/v1") && (url.length === 3 || url[3] === "/" || url[3] === "?")
+
 export const ControlPlaneRoutes = Layer.mergeAll(AdminRoutes, HealthRoute, MetricsRoute, RootRedirect)
 
 export class BalancerServer extends Effect.Service<BalancerServer>()("BalancerServer", {
@@ -43,7 +47,7 @@ export class BalancerServer extends Effect.Service<BalancerServer>()("BalancerSe
     const server = Http.createServer((req, res) => {
       for (const [name, value] of securityHeaders) res.setHeader(name, value)
       if (cors.handle(req, res)) return
-      if (req.url!.startsWith("/v1/")) dataPlane.handle(req, res)
+      if (isDataPlane(req.url!)) dataPlane.handle(req, res)
       else if (!adminGuard.handle(req, res)) controlPlane(req, res)
     })
 

@@ -61,6 +61,16 @@ describe("response cache", () => {
       expect(generations(upstream) + generations(upstream, "/v1/embeddings")).toBe(1 + 1 + 2 + 2)
     }))
 
+  it.scopedLive("never answers one route with another's cached response", () =>
+    Effect.gen(function*() {
+      const { lb } = yield* setup()
+      const body = { model: "m1", prompt: "same body", input: "same body", temperature: 0 }
+      yield* ask(lb, body, {}, "/v1/embeddings")
+      const completion = yield* ask(lb, body, {}, "/v1/completions")
+      expect(completion.headers.get("x-lb-cache")).toBe("MISS")
+      expect(completion.body.object).toBe("text_completion")
+    }))
+
   it.scopedLive("bypasses on Cache-Control: no-cache", () =>
     Effect.gen(function*() {
       const { lb, upstream } = yield* setup()

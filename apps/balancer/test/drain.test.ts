@@ -40,13 +40,21 @@ describe("graceful shutdown (SIGTERM to dist/main.js)", () => {
         const fresh = await post(lb.url, stream)
         const texts = await Promise.all(streams.map(readAll))
         const code = await lb.exited
-        return { queuedStatus, health: { status: health.status, body: await health.json() }, freshStatus: fresh.status, texts, code }
+        return {
+          queuedStatus,
+          health: { status: health.status, body: await health.json() },
+          freshStatus: fresh.status,
+          freshHeaders: [fresh.headers.get("x-request-id"), fresh.headers.get("x-lb-version")],
+          texts,
+          code
+        }
       })
 
       expect(outcome.queuedStatus).toBe(503)
       expect(outcome.health.status).toBe(503)
       expect(outcome.health.body.status).toBe("draining")
       expect(outcome.freshStatus).toBe(503)
+      expect(outcome.freshHeaders).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), "3.1.0"])
       for (const text of outcome.texts) {
         expect(text).toContain("tok15")
         expect(text.trim().endsWith("data: [DONE]")).toBe(true)

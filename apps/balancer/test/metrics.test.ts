@@ -61,6 +61,17 @@ describe("GET /metrics", () => {
       expect((yield* Effect.promise(() => pending)).status).toBe(200)
     }))
 
+  it.scopedLive("drops the series of an endpoint once it is deleted", () =>
+    Effect.gen(function*() {
+      const upstream = yield* simScoped({ models: ["m1"] })
+      const lb = yield* startBalancer()
+      const ep = yield* connectEndpoint(lb, upstream.baseUrl, { name: "short-lived" })
+      yield* lb.fetch("POST", "/v1/chat/completions", { body: chat() })
+      expect(parseScrape((yield* lb.fetch("GET", "/metrics")).body).text).toContain('endpoint="short-lived"')
+      yield* lb.admin("DELETE", `/endpoints/${ep.id}`)
+      expect(parseScrape((yield* lb.fetch("GET", "/metrics")).body).text).not.toContain('endpoint="short-lived"')
+    }))
+
   it.scopedLive("counts estimated tokens when the upstream sends no usage, and needs no auth", () =>
     Effect.gen(function*() {
       const content = (text: string) => JSON.stringify({ choices: [{ index: 0, delta: { content: text } }] })

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { simScoped } from "@llmlb/upstream-sim"
 import { Effect } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
 import OpenAI from "openai"
 import { connectEndpoint, startBalancer } from "./support/Balancer.js"
 import { pumpChunked } from "./support/RawHttp.js"
@@ -122,6 +124,34 @@ describe("errors in OpenAI's shape", () => {
       expect(state.endpoints.find((e: any) => e.id === endpoint.id).stats).toMatchObject({ failures: 2, requests: 0 })
     }))
 
+  it.scopedLive("wraps an upstream's HTML or text error in OpenAI's shape, keeping its status", () =>
+    Effect.gen(function*() {
+      const html = yield* Effect.acquireRelease(
+        Effect.promise(() =>
+          new Promise<Http.Server>((resolve) => {
+            const server = Http.createServer((req, res) => {
+              req.resume()
+              if (req.url === "/v1/models") return res.writeHead(404).end()
+              const status = req.url === "/v1/completions" ? 404 : 502
+              res.writeHead(status, { "content-type": "text/html" }).end("<html><body><h1>Bad Gateway</h1> nginx</body></html>")
+            })
+            server.listen(0, "127.0.0.1", () => resolve(server))
+          })
+        ),
+        (server) => Effect.promise(() => new Promise((resolve) => server.close(resolve)))
+      )
+      const lb = yield* startBalancer({ LB_MAX_ATTEMPTS: "1" })
+      yield* connectEndpoint(lb, `http://127.0.0.1:${(html.address() as AddressInfo).port}/v1`, { name: "behind-nginx" })
+      const failed = yield* lb.fetch("POST", "/v1/chat/completions", { body: chat })
+      expect(failed.status).toBe(502)
+      expect(failed.headers.get("content-type")).toContain("application/json")
+      expect(failed.body.error).toMatchObject({ type: "api_error", code: "upstream_error", param: null })
+      expect(failed.body.error.message).toBe("Endpoint behind-nginx answered 502: Bad Gateway nginx")
+      const notFound = yield* lb.fetch("POST", "/v1/completions", { body: { model: "m1", prompt: "x" } })
+      expect(notFound.status).toBe(404)
+      expect(notFound.body.error).toMatchObject({ type: "invalid_request_error", code: "upstream_error" })
+    }))
+
   it.scopedLive("502 when the upstream cannot be reached", () =>
     Effect.gen(function*() {
       const port = yield* closedPort
@@ -157,6 +187,8 @@ describe("errors in OpenAI's shape", () => {
     Effect.gen(function*() {
       const lb = yield* startBalancer()
       expectOpenAiError(yield* lb.fetch("POST", "/v1/nothing/here/at/all"), 404, "invalid_request_error", null)
+      expectOpenAiError(yield* lb.fetch("GET", "/v1"), 404, "invalid_request_error", null)
+      expectOpenAiError(yield* lb.fetch("GET", "/v1?x=1"), 404, "invalid_request_error", null)
       expectOpenAiError(yield* lb.fetch("GET", "/v1/chat/completions"), 405, "invalid_request_error", null)
       expectOpenAiError(yield* lb.fetch("POST", "/v1/models"), 405, "invalid_request_error", null)
       const response = yield* lb.fetch("GET", "/v1/unknown")

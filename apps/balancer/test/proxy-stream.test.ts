@@ -60,6 +60,28 @@ describe("streaming relay", () => {
       expect(entry.stats.failures).toBe(0)
     }))
 
+  it.scopedLive("counts the tokens an aborted stream used, though not as a request", () =>
+    Effect.gen(function*() {
+      const upstream = yield* simScoped({ models: ["m1"], interTokenMs: 50, outputTokens: 50 })
+      const lb = yield* startBalancer()
+      const endpoint = yield* connectEndpoint(lb, upstream.baseUrl)
+      yield* Effect.promise(async () => {
+        const controller = new AbortController()
+        const response = await post(lb.url, streamBody(50), controller.signal)
+        const reader = response.body!.getReader()
+        const decoder = new TextDecoder()
+        let text = ""
+        while (!text.includes("tok3")) text += decoder.decode((await reader.read()).value, { stream: true })
+        controller.abort()
+      })
+      yield* Effect.sleep("200 millis")
+      const stats = (yield* lb.admin("GET", "/state")).body.endpoints.find((e: any) => e.id === endpoint.id).stats
+      expect(stats.requests).toBe(0)
+      expect(stats.prompt_tokens).toBe(1)
+      expect(stats.completion_tokens).toBeGreaterThanOrEqual(3)
+      expect(stats.completion_tokens).toBeLessThan(50)
+    }))
+
   it.scopedLive("ends a stream that breaks mid-way with an SSE error event and [DONE]", () =>
     Effect.gen(function*() {
       const upstream = yield* simScoped({ models: ["m1"], outputTokens: 10, fault: { kind: "close-mid-stream", afterChunks: 3 } })

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { simScoped } from "@llmlb/upstream-sim"
 import { Effect } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
 import OpenAI from "openai"
 import { connectEndpoint, startBalancer } from "./support/Balancer.js"
 import { generationRequests } from "./support/Sims.js"
@@ -153,6 +155,28 @@ describe("other OpenAI routes", () => {
       const state = (yield* lb.admin("GET", "/state")).body
       // Lists are learned for every endpoint, wired or not.
       expect(state.endpoints.map((e: any) => e.models)).toEqual([["alpha", "shared"], ["shared", "beta"], ["not-connected"], ["disabled"]])
+    }))
+
+  it.scopedLive("answers /v1/models from the cache: an endpoint that never answers is waited for once, not per call", () =>
+    Effect.gen(function*() {
+      const live = yield* simScoped({ models: ["alive"] })
+      const silent = yield* Effect.acquireRelease(
+        Effect.promise(() =>
+          new Promise<Http.Server>((resolve) => {
+            const server = Http.createServer(() => {}) // accepts, never answers
+            server.listen(0, "127.0.0.1", () => resolve(server))
+          })
+        ),
+        (server) => Effect.promise(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))))
+      )
+      const lb = yield* startBalancer()
+      yield* connectEndpoint(lb, live.baseUrl)
+      yield* connectEndpoint(lb, `http://127.0.0.1:${(silent.address() as AddressInfo).port}/v1`, { timeout: 0.5 })
+      const first = yield* lb.fetch("GET", "/v1/models")
+      expect(first.body.data.map((m: any) => m.id)).toEqual(["alive"])
+      const started = Date.now()
+      for (let i = 0; i < 5; i++) yield* lb.fetch("GET", "/v1/models")
+      expect(Date.now() - started).toBeLessThan(400)
     }))
 
   it.scopedLive("sends the endpoint's api_key upstream as a bearer token", () =>

@@ -123,6 +123,38 @@ describe("concurrency limits and the queue", () => {
       expect(generations(sim)).toBe(2)
     }))
 
+  it.scopedLive("serves a queued request as soon as an endpoint for its model frees, whatever waits before it", () =>
+    Effect.gen(function*() {
+      const slow = yield* simScoped({ models: ["m1"], ttftMs: 1500 })
+      const quick = yield* simScoped({ models: ["m2"], ttftMs: 200 })
+      const lb = yield* startBalancer()
+      yield* connectEndpoint(lb, slow.baseUrl, { max_concurrent: 1 })
+      yield* connectEndpoint(lb, quick.baseUrl, { max_concurrent: 1 })
+      yield* lb.fetch("GET", "/v1/models")
+      const started = Date.now()
+      const busy = [Effect.runPromise(send(lb, chat(2, "m1"))), Effect.runPromise(send(lb, chat(2, "m2")))]
+      yield* Effect.sleep("50 millis")
+      // An m1 request queues first; the m2 request queued behind it must not wait for the m1 slot.
+      const queuedM1 = Effect.runPromise(send(lb, chat(2, "m1")))
+      yield* Effect.sleep("20 millis")
+      const queuedM2 = yield* send(lb, chat(2, "m2"))
+      expect(queuedM2.status).toBe(200)
+      expect(Date.now() - started).toBeLessThan(1200)
+      yield* Effect.promise(() => Promise.all([...busy, queuedM1]))
+    }))
+
+  it.scopedLive("does not count queue time as the balancer's overhead", () =>
+    Effect.gen(function*() {
+      const sim = yield* simScoped({ models: ["m1"], ttftMs: 400 })
+      const lb = yield* startBalancer()
+      yield* connectEndpoint(lb, sim.baseUrl, { max_concurrent: 1 })
+      const [first, second] = yield* sendMany(lb, 2)
+      for (const response of [first!, second!]) {
+        expect(response.status).toBe(200)
+        expect(Number(response.headers.get("x-lb-overhead-ms"))).toBeLessThan(100)
+      }
+    }))
+
   it.scopedLive("answers 503 at once when the queue is full (LB_QUEUE_MAX)", () =>
     Effect.gen(function*() {
       const sim = yield* simScoped({ models: ["m1"], ttftMs: 400 })
@@ -257,6 +289,20 @@ describe("cooldown", () => {
       expect((yield* endpointState(lb, ep.id)).cooldown.active).toBe(false)
     }))
 
+  it.scopedLive("a client's own 4xx neither counts as a failure nor resets the count", () =>
+    Effect.gen(function*() {
+      const sim = yield* simScoped({ models: ["m1"], fault: { kind: "status", status: 500 } })
+      const lb = yield* startBalancer({ LB_FAIL_THRESHOLD: "3", LB_MAX_ATTEMPTS: "1" })
+      const ep = yield* connectEndpoint(lb, sim.baseUrl)
+      for (let i = 0; i < 2; i++) expect((yield* send(lb)).status).toBe(500)
+      sim.set({ fault: { kind: "status", status: 400 } })
+      expect((yield* send(lb)).status).toBe(400)
+      expect((yield* endpointState(lb, ep.id)).cooldown.consecutive_failures).toBe(2)
+      sim.set({ fault: { kind: "status", status: 500 } })
+      expect((yield* send(lb)).status).toBe(500)
+      expect((yield* endpointState(lb, ep.id)).cooldown).toMatchObject({ active: true, consecutive_failures: 3 })
+    }))
+
   it.scopedLive("does not count other 4xx or client aborts as failures", () =>
     Effect.gen(function*() {
       const sim = yield* simScoped({ models: ["m1"], fault: { kind: "status", status: 422 } })
@@ -307,6 +353,7 @@ describe("incoming blocks", () => {
       yield* lb.admin("PATCH", `/incoming-blocks/${block.body.id}`, { enabled: false })
       const refused = yield* send(lb, chat(), "/v1/team-a/chat/completions")
       expect([refused.status, refused.body.error.code]).toEqual([503, "no_endpoint_available"])
+      expect((yield* lb.fetch("GET", "/v1/team-a/models")).status).toBe(503)
       expect(generations(dedicated)).toBe(1)
     }))
 

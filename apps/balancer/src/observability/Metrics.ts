@@ -137,9 +137,22 @@ export class Metrics extends Effect.Service<Metrics>()("Metrics", {
 
     // Records are replaced on every change of the endpoint, so a rename gets fresh children.
     const children = new WeakMap<Endpoint.EndpointRecord, EndpointChildren>()
+    /** How to remove each endpoint name's series, for when no endpoint has that name any more. */
+    const series = new Map<string, Array<() => void>>()
+    const track = (name: string, remove: () => void) => {
+      let removers = series.get(name)
+      if (removers === undefined) series.set(name, (removers = []))
+      removers.push(remove)
+    }
     const of = (endpoint: Endpoint.EndpointRecord): EndpointChildren => {
       let c = children.get(endpoint)
       if (c === undefined) {
+        const name = endpoint.name
+        track(name, () => {
+          duration.remove(name, "true")
+          duration.remove(name, "false")
+          ttft.remove(name)
+        })
         c = {
           byStatus: new Map(),
           failures: new Map(),
@@ -151,21 +164,39 @@ export class Metrics extends Effect.Service<Metrics>()("Metrics", {
       }
       return c
     }
-    const child = <K>(map: Map<K, Prom.Counter.Internal>, key: K, make: () => Prom.Counter.Internal) => {
-      let c = map.get(key)
+    /** The counter child for one endpoint and one label value, made (and tracked for removal) once. */
+    const child = <K extends string>(
+      map: Map<K, Prom.Counter.Internal>,
+      counter: Prom.Counter,
+      endpoint: Endpoint.EndpointRecord,
+      value: K
+    ) => {
+      let c = map.get(value)
       if (c === undefined) {
-        c = make()
-        map.set(key, c)
+        const name = endpoint.name
+        c = counter.labels(name, value)
+        map.set(value, c)
+        track(name, () => counter.remove(name, value))
       }
       return c
     }
 
+    topology.onChange(() => {
+      const names = new Set(topology.endpoints().map((e) => e.name))
+      for (const [name, removers] of series) {
+        if (!names.has(name)) {
+          for (const remove of removers) remove()
+          series.delete(name)
+        }
+      }
+    })
+
     return {
       /** An attempt on an endpoint ended with this status (an HTTP status, or "error" / "timeout"). */
       attempt: (endpoint: Endpoint.EndpointRecord, status: string) =>
-        child(of(endpoint).byStatus, status, () => requests.labels(endpoint.name, status)).inc(),
+        child(of(endpoint).byStatus, requests, endpoint, status).inc(),
       failure: (endpoint: Endpoint.EndpointRecord, reason: FailureReason) =>
-        child(of(endpoint).failures, reason, () => failures.labels(endpoint.name, reason)).inc(),
+        child(of(endpoint).failures, failures, endpoint, reason).inc(),
       /** A request answered by this endpoint: its total duration, its TTFT (streams) and the balancer's own time. */
       completed: (
         endpoint: Endpoint.EndpointRecord,

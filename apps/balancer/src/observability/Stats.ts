@@ -55,12 +55,17 @@ class Counters {
 
   record(now: number, usage: Usage, latencySeconds: number) {
     this.requests++
+    this.latencySeconds += latencySeconds
+    this.addTokens(now, usage)
+    this.rates.requests.add(now, 1)
+  }
+
+  addTokens(now: number, usage: Usage) {
     this.promptTokens += usage.promptTokens
     this.completionTokens += usage.completionTokens
     if (usage.estimated) this.estimatedTokens += usage.completionTokens
-    this.latencySeconds += latencySeconds
     this.changed = true
-    this.rates.record(now, usage.promptTokens + usage.completionTokens)
+    this.rates.tokens.add(now, usage.promptTokens + usage.completionTokens)
   }
 
   restore(stored: EndpointCounters) {
@@ -129,6 +134,12 @@ export class Stats extends Effect.Service<Stats>()("Stats", {
         const now = Date.now()
         of(endpointId).record(now, usage, latencySeconds)
         globalRates.record(now, usage.promptTokens + usage.completionTokens)
+      },
+      /** Tokens of a request that did not finish (its client went away, its stream broke): no request counted. */
+      recordPartial: (endpointId: string, usage: Usage) => {
+        const now = Date.now()
+        of(endpointId).addTokens(now, usage)
+        globalRates.tokens.add(now, usage.promptTokens + usage.completionTokens)
       },
       recordFailure: (endpointId: string) => {
         const counters = of(endpointId)

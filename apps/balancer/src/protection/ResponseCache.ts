@@ -1,5 +1,5 @@
 /**
- * Cache of whole (non-streaming) responses, per incoming block and client token, keyed by the
+ * Cache of whole (non-streaming) responses, per incoming block, client token and route, keyed by the
  * canonical request body. LB_CACHE_MODE says what may be cached: `off`; `deterministic` (the
  * default: temperature 0, a `seed`, or embeddings, where the same request gives the same answer); or
  * `all`. A client's `Cache-Control: no-cache` bypasses it.
@@ -42,15 +42,16 @@ export class ResponseCache extends Effect.Service<ResponseCache>()("ResponseCach
       lookup: (
         blockId: string,
         tokenId: string,
+        operation: string,
         body: Record<string, unknown>,
-        embeddings: boolean,
         cacheControl: string | undefined
       ): Lookup | undefined => {
+        const embeddings = operation === "embeddings"
         if (config.cacheMode === "off") return undefined
         if (body.stream === true && !embeddings) return BYPASS
         if (cacheControl !== undefined && /no-cache|no-store/i.test(cacheControl)) return BYPASS
         if (!cacheable(body, embeddings)) return BYPASS
-        const key = `${blockId}\n${tokenId}\n${canonicalJson(body)}`
+        const key = `${blockId}\n${tokenId}\n${operation}\n${canonicalJson(body)}`
         const response = cache.get(key, Date.now())
         return response === undefined ? { status: "MISS", key } : { status: "HIT", response }
       },

@@ -59,15 +59,19 @@ const headerOf = (req: IncomingMessage, name: string) => {
 const requestIdOf = (given: string | Array<string> | undefined) =>
   typeof given === "string" && given.length <= 200 && /^[\x21-\x7e]+$/.test(given) ? given : randomUUID()
 
+/** The balancer's own time so far: all of it but what `excludedMs` says was spent elsewhere. */
+const overheadMs = (startedAt: number, excludedMs: number) =>
+  String(Math.round((performance.now() - startedAt - excludedMs) * 1000) / 1000)
+
 /** What the client gets when no attempt produced an answer. */
-const sendFailure = (res: ServerResponse, failure: Failure) => {
-  const headers = { "x-lb-endpoint": endpointLabel(failure.endpoint.name) }
+const sendFailure = (res: ServerResponse, failure: Failure, overhead: string) => {
+  const headers = { "x-lb-endpoint": endpointLabel(failure.endpoint.name), "x-lb-overhead-ms": overhead }
   switch (failure.kind) {
     case "status": {
       // The last upstream's own answer (429 keeps its Retry-After).
       res.writeHead(failure.status, {
         ...headers,
-        "content-type": failure.contentType ?? "application/json",
+        "content-type": "application/json",
         ...(failure.retryAfter === undefined ? {} : { "retry-after": failure.retryAfter })
       })
       return res.end(failure.body)
@@ -172,7 +176,10 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       client: Client,
       startedAt: number
     ) => {
+      const readStart = performance.now()
       const raw = await readBody(req, config.maxRequestBodyBytes)
+      // Reading the body is the client's upload, not the balancer's time.
+      let excludedMs = performance.now() - readStart
       if (raw === "aborted") return
       if (raw === "too-large") return Respond.tooLarge(res, config.maxRequestBodyBytes)
 
@@ -190,12 +197,18 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         return Respond.badRequest(res, "You must provide a model parameter (a non-empty string)", "model")
       }
 
-      const cached = cache.lookup(block.id, client.id, body, route.operation === "embeddings", headerOf(req, "cache-control"))
+      const cached = cache.lookup(block.id, client.id, route.operation, body, headerOf(req, "cache-control"))
       if (cached?.status === "HIT") {
         // Served by the balancer itself: no endpoint, no quota, no upstream stats.
         metrics.cacheHit()
         const { body: bytes, contentType, status } = cached.response
-        res.writeHead(status, { "content-type": contentType, "content-length": bytes.length, "x-lb-cache": "HIT", "x-lb-endpoint": "cache" })
+        res.writeHead(status, {
+          "content-type": contentType,
+          "content-length": bytes.length,
+          "x-lb-cache": "HIT",
+          "x-lb-endpoint": "cache",
+          "x-lb-overhead-ms": overheadMs(startedAt, excludedMs)
+        })
         return res.end(bytes)
       }
       if (cached?.status === "MISS") metrics.cacheMiss()
@@ -239,7 +252,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         filterUsage,
         promptEstimate,
         startedAt,
-        upstreamMs: 0,
+        excludedMs,
         span,
         cache: cached
       }
@@ -250,11 +263,19 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       for (; attempt <= config.maxAttempts; attempt++) {
         const routingSpan = span === undefined ? undefined : childSpan(tracing.tracer!, span, "route")
         const acquired = leaseFor(res, routing.acquire(block, model, estimate, tried))
-        const lease = acquired instanceof Promise ? await acquired : acquired
+        let lease: Lease | Refusal
+        if (acquired instanceof Promise) {
+          // Waiting in the queue is not the balancer's own time either.
+          const queuedAt = performance.now()
+          lease = await acquired
+          request.excludedMs += performance.now() - queuedAt
+        } else {
+          lease = acquired
+        }
         if (!("endpoint" in lease)) {
           if (routingSpan !== undefined) endSpan(routingSpan, lease.kind)
           if (lastFailure === undefined) sendRefusal(res, lease, model)
-          else sendFailure(res, lastFailure)
+          else sendFailure(res, lastFailure, overheadMs(startedAt, request.excludedMs))
           return span === undefined ? undefined : endRequestSpan(span, res.statusCode, attempt - 1)
         }
         if (routingSpan !== undefined) {
@@ -262,12 +283,12 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
           endSpan(routingSpan)
         }
         if (attempt > 1) metrics.failover()
-        if (res.destroyed) return routing.release(lease, { kind: "abandoned" })
+        if (res.destroyed) return routing.release(lease, { kind: "neutral", tokens: 0 })
         const result = await relay.attempt(request, lease.endpoint)
-        routing.release(lease, result.kind === "client-gone" ? { kind: "abandoned" } : result.verdict)
-        if (client.limits !== undefined && result.kind === "answered" && result.usage !== undefined) {
-          client.limits.record(Date.now(), result.usage.promptTokens + result.usage.completionTokens)
-        }
+        const usage = result.kind === "failed" ? undefined : result.usage
+        const tokens = usage === undefined ? 0 : usage.promptTokens + usage.completionTokens
+        routing.release(lease, result.kind === "client-gone" ? { kind: "neutral", tokens } : result.verdict)
+        if (client.limits !== undefined && tokens > 0) client.limits.record(Date.now(), tokens)
         if (result.kind !== "failed") {
           if (span !== undefined) {
             span.setAttribute("lb.endpoint", lease.endpoint.name)
@@ -284,7 +305,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         lastFailure = result.failure
         ;(tried ??= new Set()).add(lease.endpoint.id)
       }
-      sendFailure(res, lastFailure!)
+      sendFailure(res, lastFailure!, overheadMs(startedAt, request.excludedMs))
       if (span !== undefined) endRequestSpan(span, res.statusCode, attempt - 1)
     }
 
@@ -294,6 +315,10 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       res.setHeader("x-request-id", requestId)
       res.setHeader("x-lb-version", VERSION)
       req.headers["x-request-id"] = requestId
+      if (lifecycle.draining()) {
+        res.setHeader("connection", "close")
+        return Respond.noEndpoint(res, "The load balancer is shutting down", 1)
+      }
 
       const url = req.url ?? "/"
       const query = url.indexOf("?")
@@ -306,13 +331,13 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       if (route === undefined) return Respond.invalidUrl(res, method, path)
       const block = blockOf(route, client)
       if (block === undefined) return Respond.noEndpoint(res, "The incoming block of this client token no longer exists")
+      if (!block.enabled) return Respond.noEndpoint(res, `The incoming block ${block.name} is disabled`)
       if (route.operation === "models") {
         return method === "GET" || method === "HEAD"
           ? listModels(res, block)
           : Respond.methodNotAllowed(res, method, path, "GET")
       }
       if (method !== "POST") return Respond.methodNotAllowed(res, method, path, "POST")
-      if (!block.enabled) return Respond.noEndpoint(res, `The incoming block ${block.name} is disabled`)
       if (client.limits !== undefined) {
         const refusal = client.limits.admit(res, Date.now())
         if (refusal !== undefined) {
@@ -330,10 +355,6 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
 
     /** The Node handler for every `/v1/*` request. */
     const handle = (req: IncomingMessage, res: ServerResponse) => {
-      if (lifecycle.draining()) {
-        res.setHeader("connection", "close")
-        return Respond.noEndpoint(res, "The load balancer is shutting down", 1)
-      }
       active++
       dispatch(req, res)
         .catch((error: unknown) => {

@@ -12,10 +12,11 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:
 import { performance } from "node:perf_hooks"
 import { LbConfig } from "../Config.js"
 import { type FailureReason, Metrics } from "../observability/Metrics.js"
-import { Stats } from "../observability/Stats.js"
+import { Stats, type Usage } from "../observability/Stats.js"
 import { childSpan, endSpan, traceparentOf, Tracing } from "../observability/Tracing.js"
 import { type Lookup, ResponseCache } from "../protection/ResponseCache.js"
 import type { Verdict } from "../routing/RoutingEngine.js"
+import * as Respond from "./Respond.js"
 import { StreamTap } from "./StreamTap.js"
 import { Upstreams } from "./Upstreams.js"
 
@@ -32,8 +33,11 @@ export interface RelayRequest {
   readonly promptEstimate: number
   /** performance.now() when the request reached the balancer. */
   readonly startedAt: number
-  /** Milliseconds spent waiting on upstreams in earlier, failed attempts: not the balancer's time. */
-  upstreamMs: number
+  /**
+   * Milliseconds not spent in the balancer itself: reading the client's body, waiting in the queue,
+   * earlier failed attempts upstream. Overhead is the rest.
+   */
+  excludedMs: number
   /** The request's trace span, when tracing is on. */
   readonly span: Span | undefined
   /** The response cache's verdict (X-LB-Cache), and where to store a successful answer on a miss. */
@@ -51,8 +55,8 @@ export type Failure =
     readonly kind: "status"
     readonly endpoint: Endpoint.EndpointRecord
     readonly status: number
-    readonly body: Buffer
-    readonly contentType: string | undefined
+    /** The upstream's error as a JSON body (wrapped in OpenAI's shape when it was not JSON). */
+    readonly body: Buffer | string
     readonly retryAfter: string | undefined
   }
   | { readonly kind: "unreachable"; readonly endpoint: Endpoint.EndpointRecord; readonly message: string }
@@ -63,7 +67,8 @@ export type Attempt =
   | { readonly kind: "answered"; readonly verdict: Verdict; readonly status: number; readonly usage?: AttemptUsage }
   /** Nothing reached the client: another endpoint may be tried. */
   | { readonly kind: "failed"; readonly failure: Failure; readonly verdict: Verdict }
-  | { readonly kind: "client-gone" }
+  /** The client went away; a stream it started used `usage` so far. */
+  | { readonly kind: "client-gone"; readonly usage?: AttemptUsage }
 
 /** The status label of an attempt whose client went away (nginx's convention). */
 const CLIENT_CLOSED = "499"
@@ -181,7 +186,7 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
 
       const dispatchedAt = performance.now()
       /** The balancer's own time: before dispatch, and from the upstream's data to the commit. */
-      let overheadMs = dispatchedAt - request.startedAt - request.upstreamMs
+      let overheadMs = dispatchedAt - request.startedAt - request.excludedMs
       const commitHeaders = (dataAt: number, contentType: string | undefined, extra?: OutgoingHttpHeaders) => {
         overheadMs += performance.now() - dataAt
         const headers: OutgoingHttpHeaders = {
@@ -194,20 +199,27 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
         return headers
       }
       const seconds = () => (performance.now() - request.startedAt) / 1000
+
+      // Set once a stream is being relayed: what it used so far, should it not finish.
+      let tap: StreamTap | undefined
+      const partialUsage = (): Usage | undefined => {
+        if (tap === undefined) return undefined
+        return tap.usage === undefined
+          ? { promptTokens: request.promptEstimate, completionTokens: tap.contentChunks, estimated: true }
+          : { ...tap.usage, estimated: false }
+      }
+      const tokensOf = (usage: AttemptUsage | undefined) => usage === undefined ? 0 : usage.promptTokens + usage.completionTokens
+
       /** Records a failed attempt everywhere it counts. */
       const failed = (status: string, reason: FailureReason, message: string) => {
         stats.recordFailure(endpoint.id)
         metrics.attempt(endpoint, status)
         metrics.failure(endpoint, reason)
-        request.upstreamMs += performance.now() - dispatchedAt
+        request.excludedMs += performance.now() - dispatchedAt
         if (span !== undefined) endSpan(span, message)
       }
       /** Records an answered attempt everywhere it counts. */
-      const succeeded = (
-        status: number,
-        usage: AttemptUsage & { readonly estimated: boolean },
-        ttft: number | undefined
-      ): Attempt => {
+      const succeeded = (status: number, usage: Usage, ttft: number | undefined): Attempt => {
         stats.recordSuccess(endpoint.id, usage, seconds())
         metrics.attempt(endpoint, String(status))
         metrics.completed(endpoint, request.stream, seconds(), ttft, overheadMs / 1000)
@@ -215,7 +227,15 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
           span.setAttribute("http.response.status_code", status)
           endSpan(span)
         }
-        return { kind: "answered", verdict: { kind: "success", tokens: usage.promptTokens + usage.completionTokens }, status, usage }
+        return { kind: "answered", verdict: { kind: "success", tokens: tokensOf(usage) }, status, usage }
+      }
+      /** The client went away: what was generated for it still counts as tokens. */
+      const gone = (): Attempt => {
+        const usage = partialUsage()
+        if (usage !== undefined) stats.recordPartial(endpoint.id, usage)
+        metrics.attempt(endpoint, CLIENT_CLOSED)
+        if (span !== undefined) endSpan(span, "client closed the request")
+        return usage === undefined ? { kind: "client-gone" } : { kind: "client-gone", usage }
       }
 
       // A non-streaming answer is bounded as a whole, from dispatch to its last byte.
@@ -223,9 +243,9 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
         timedOut = true
         controller.abort()
       }, timeoutMs)
-      let committed = false
+      const pool = target.pools.acquire()
       try {
-        const upstream = await target.pools.choose().request({
+        const upstream = await pool.request({
           path: target.basePath + request.path,
           method: "POST",
           headers,
@@ -237,27 +257,28 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
         const contentType = upstream.headers["content-type"] as string | undefined
 
         if (upstream.statusCode < 200 || upstream.statusCode >= 300) {
-          const body = await readCapped(upstream.body)
+          const error = Respond.upstreamErrorBody(endpoint.name, upstream.statusCode, await readCapped(upstream.body))
           const retryAfter = upstream.headers["retry-after"] as string | undefined
           if (isRetryableStatus(upstream.statusCode)) {
             failed(String(upstream.statusCode), upstream.statusCode === 429 ? "status_429" : "status_5xx", `status ${upstream.statusCode}`)
             return {
               kind: "failed",
-              failure: { kind: "status", endpoint, status: upstream.statusCode, body, contentType, retryAfter },
-              verdict: { kind: "failure", retryAfterMs: retryAfterMs(retryAfter) }
+              failure: { kind: "status", endpoint, status: upstream.statusCode, body: error, retryAfter },
+              verdict: { kind: "failure", retryAfterMs: retryAfterMs(retryAfter), tokens: 0 }
             }
           }
           // The client's own mistake (400, 404 ...): the upstream's answer is the answer.
-          res.writeHead(upstream.statusCode, commitHeaders(performance.now(), contentType))
-          res.end(body)
+          res.writeHead(upstream.statusCode, commitHeaders(performance.now(), "application/json"))
+          res.end(error)
           metrics.attempt(endpoint, String(upstream.statusCode))
           if (span !== undefined) endSpan(span)
-          return { kind: "answered", verdict: { kind: "success", tokens: 0 }, status: upstream.statusCode }
+          return { kind: "answered", verdict: { kind: "neutral", tokens: 0 }, status: upstream.statusCode }
         }
 
         if (request.stream && contentType?.includes("text/event-stream")) {
-          const tap = new StreamTap(request.filterUsage)
+          tap = new StreamTap(request.filterUsage)
           let ttft: number | undefined
+          let committed = false
           for await (const chunk of upstream.body) {
             if (!committed) {
               res.writeHead(upstream.statusCode, {
@@ -270,14 +291,11 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
             const out = tap.push(chunk as Buffer)
             if (ttft === undefined && tap.contentChunks > 0) ttft = seconds()
             if (out.length > 0 && !res.write(out)) await waitDrain(res)
-            if (clientGone) return { kind: "client-gone" }
+            if (clientGone) return gone()
           }
           if (!committed) res.writeHead(upstream.statusCode, commitHeaders(performance.now(), contentType))
           res.end()
-          const usage = tap.usage === undefined
-            ? { promptTokens: request.promptEstimate, completionTokens: tap.contentChunks, estimated: true }
-            : { ...tap.usage, estimated: false }
-          return succeeded(upstream.statusCode, usage, ttft)
+          return succeeded(upstream.statusCode, partialUsage()!, ttft)
         }
 
         // A whole response: read it, take its usage, send it.
@@ -295,26 +313,29 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
         }
         return succeeded(upstream.statusCode, usage, undefined)
       } catch (error) {
-        if (clientGone) {
-          metrics.attempt(endpoint, CLIENT_CLOSED)
-          if (span !== undefined) endSpan(span, "client closed the request")
-          return { kind: "client-gone" }
-        }
+        if (clientGone) return gone()
         const code = errorCode(error)
         const timeout = timedOut || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
         const message = timeout
           ? `Endpoint ${endpoint.name} timed out after ${timeoutMs / 1000} s`
           : `Endpoint ${endpoint.name} failed: ${(error as Error)?.message ?? String(error)}`
-        const verdict = { kind: "failure", retryAfterMs: 0 } as const
-        failed(timeout ? "timeout" : "error", committed ? "stream_broken" : timeout ? "timeout" : "unreachable", message)
-        if (committed) {
+        const broken = res.headersSent
+        failed(timeout ? "timeout" : "error", broken ? "stream_broken" : timeout ? "timeout" : "unreachable", message)
+        if (broken) {
           // Mid-stream: the status is gone already; end the stream with an error event the SDKs surface.
+          const usage = partialUsage()
+          if (usage !== undefined) stats.recordPartial(endpoint.id, usage)
           const body = { error: { message, type: "api_error", param: null, code: timeout ? "upstream_timeout" : "upstream_error" } }
           res.end(`data: ${JSON.stringify(body)}\n\ndata: [DONE]\n\n`)
-          return { kind: "answered", verdict, status: 200 }
+          return { kind: "answered", verdict: { kind: "failure", retryAfterMs: 0, tokens: tokensOf(usage) }, status: 200 }
         }
-        return { kind: "failed", failure: { kind: timeout ? "timeout" : "unreachable", endpoint, message }, verdict }
+        return {
+          kind: "failed",
+          failure: { kind: timeout ? "timeout" : "unreachable", endpoint, message },
+          verdict: { kind: "failure", retryAfterMs: 0, tokens: 0 }
+        }
       } finally {
+        target.pools.release(pool)
         clearTimeout(wholeTimer)
         res.off("close", onClose)
       }

@@ -55,3 +55,29 @@ export const upstreamError = (res: ServerResponse, message: string) =>
 
 export const upstreamTimeout = (res: ServerResponse, message: string) =>
   sendError(res, 504, "api_error", "upstream_timeout", message)
+
+/** How much of a non-JSON upstream error body is quoted in the wrapped message. */
+const QUOTED_CHARS = 300
+
+/**
+ * An upstream's error body as the client gets it: JSON passes as it is (vLLM's and OpenAI's errors);
+ * anything else (an HTML page from a proxy, plain text) is wrapped in OpenAI's shape, quoting its text.
+ */
+export const upstreamErrorBody = (endpointName: string, status: number, body: Buffer): Buffer | string => {
+  const text = body.toString("utf8")
+  try {
+    const json = JSON.parse(text)
+    if (typeof json === "object" && json !== null) return body
+  } catch {
+    // not JSON: wrapped below
+  }
+  const quoted = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, QUOTED_CHARS)
+  return JSON.stringify({
+    error: {
+      message: `Endpoint ${endpointName} answered ${status}${quoted === "" ? "" : `: ${quoted}`}`,
+      type: status >= 500 ? "api_error" : "invalid_request_error",
+      param: null,
+      code: "upstream_error"
+    }
+  })
+}

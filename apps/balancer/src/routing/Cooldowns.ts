@@ -39,7 +39,10 @@ export class Cooldowns extends Effect.Service<Cooldowns>()("Cooldowns", {
           consecutive_failures: state.failures
         }
       },
-      forget: (id: string) => states.delete(id)
+      /** Forgets the endpoints that no longer exist. */
+      retain: (ids: ReadonlySet<string>) => {
+        for (const id of states.keys()) if (!ids.has(id)) states.delete(id)
+      }
     } as const
   })
 }) {}

@@ -15,6 +15,8 @@ export interface ModelObject {
 }
 
 interface Entry {
+  /** A fetch was tried (it may have failed): /v1/models waits for no further one. */
+  asked: boolean
   models: ReadonlyArray<ModelObject> | undefined
   ids: ReadonlySet<string> | undefined
   refreshing: Promise<void> | undefined
@@ -48,7 +50,7 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("ModelCatalog",
       }
       let entry = entries.get(key)
       if (entry === undefined) {
-        entry = { models: undefined, ids: undefined, refreshing: undefined }
+        entry = { asked: false, models: undefined, ids: undefined, refreshing: undefined }
         entries.set(key, entry)
       }
       return entry
@@ -57,19 +59,24 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("ModelCatalog",
     const fetchModels = async (endpoint: Endpoint.EndpointRecord) => {
       const target = upstreams.targetOf(endpoint)
       const timeout = Math.min((endpoint.timeout ?? config.defaultTimeoutSeconds) * 1000, FETCH_TIMEOUT_MS)
-      const response = await target.pools.choose().request({
-        path: `${target.basePath}/models`,
-        method: "GET",
-        headers: target.authorization === undefined ? {} : { authorization: target.authorization },
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-        signal: AbortSignal.timeout(timeout)
-      })
-      if (response.statusCode !== 200) {
-        await response.body.dump()
-        return undefined
+      const pool = target.pools.acquire()
+      try {
+        const response = await pool.request({
+          path: `${target.basePath}/models`,
+          method: "GET",
+          headers: target.authorization === undefined ? {} : { authorization: target.authorization },
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+          signal: AbortSignal.timeout(timeout)
+        })
+        if (response.statusCode !== 200) {
+          await response.body.dump()
+          return undefined
+        }
+        return parseModels(await response.body.json())
+      } finally {
+        target.pools.release(pool)
       }
-      return parseModels(await response.body.json())
     }
 
     /** Fetches the endpoint's list now; a failure keeps the list it had. Never rejects. */
@@ -84,18 +91,33 @@ export class ModelCatalog extends Effect.Service<ModelCatalog>()("ModelCatalog",
         })
         .catch(() => undefined)
         .finally(() => {
+          entry.asked = true
           entry.refreshing = undefined
         })
       return entry.refreshing
     }
 
-    /** Waits until every given endpoint's list has been asked for once. */
+    /**
+     * Waits until every given endpoint's list has been asked for once. A list that could not be
+     * fetched is not asked for again here (the periodic refresh retries it): a dead endpoint must not
+     * slow every /v1/models.
+     */
     const ensureKnown = (endpoints: ReadonlyArray<Endpoint.EndpointRecord>) =>
-      Promise.all(endpoints.map((e) => (entryOf(e).models === undefined ? refresh(e) : undefined)))
+      Promise.all(endpoints.map((e) => {
+        const entry = entryOf(e)
+        return entry.asked ? undefined : (entry.refreshing ?? refresh(e))
+      }))
 
     // A new endpoint, or a new URL or key, starts unknown: learn its list right away.
     const unsubscribe = topology.onChange(() => {
-      for (const endpoint of topology.endpoints()) if (entryOf(endpoint).models === undefined) void refresh(endpoint)
+      const used = new Set<Entry>()
+      for (const endpoint of topology.endpoints()) {
+        const entry = entryOf(endpoint)
+        used.add(entry)
+        if (!entry.asked) void refresh(endpoint)
+      }
+      // Lists of URLs or keys no endpoint uses any more (and the keys in them) are dropped.
+      for (const [key, entry] of entries) if (!used.has(entry)) entries.delete(key)
     })
     yield* Effect.addFinalizer(() => Effect.sync(unsubscribe))
 

@@ -31,10 +31,15 @@ export type Refusal =
   | { readonly kind: "cancelled" } // the waiter withdrew from the queue (its client went away)
   | { readonly kind: "shutting-down" }
 
+/**
+ * How a request on an endpoint ended, for its breaker: a success closes it, a failure counts; neutral
+ * (the client's own 4xx, the client went away) does neither but frees a probe. `tokens` it used count
+ * in its block's token window, whatever the verdict.
+ */
 export type Verdict =
   | { readonly kind: "success"; readonly tokens: number }
-  | { readonly kind: "failure"; readonly retryAfterMs: number }
-  | { readonly kind: "abandoned" }
+  | { readonly kind: "failure"; readonly retryAfterMs: number; readonly tokens: number }
+  | { readonly kind: "neutral"; readonly tokens: number }
 
 interface Ask {
   readonly block: BlockView
@@ -84,8 +89,13 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       if (returning.length > 0 || block.present.size !== available.length) block.present = new Set(available.map((e) => e.id))
     }
 
-    const choose = (ask: Ask, blockShares: BlockShares, open: ReadonlyArray<Endpoint.EndpointRecord>) => {
-      if (topology.effectiveMode(ask.block) === "priority") {
+    const choose = (
+      percentage: boolean,
+      blockShares: BlockShares,
+      open: ReadonlyArray<Endpoint.EndpointRecord>,
+      estimate: number
+    ) => {
+      if (!percentage) {
         const i = Routing.pickByPriority(
           open.map((e) => ({ priority: e.priority_order, inflight: inflightOf(e.id), maxConcurrent: e.max_concurrent })),
           turn++
@@ -95,7 +105,7 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       const free = open.filter((e) => !isFull(e))
       const i = Routing.pickByDeficit(
         free.map((e) => ({ quota: e.token_quota_percent, tokens: shares.tokens(blockShares, e.id) })),
-        ask.estimate
+        estimate
       )
       return i === -1 ? undefined : free[i]
     }
@@ -130,8 +140,9 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       }
 
       const blockShares = shares.block(ask.block.id)
-      creditReturning(blockShares, available, ask.estimate)
-      const endpoint = choose(ask, blockShares, available)
+      const percentage = topology.effectiveMode(ask.block) === "percentage"
+      if (percentage) creditReturning(blockShares, available, ask.estimate)
+      const endpoint = choose(percentage, blockShares, available, ask.estimate)
       if (endpoint === undefined) return FULL
       inflight.set(endpoint.id, inflightOf(endpoint.id) + 1)
       cooldowns.onSend(endpoint.id)
@@ -139,19 +150,24 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       return { endpoint, shares: blockShares, reserved: ask.estimate }
     }
 
-    /** Serves waiters in order; a block found full is not asked again in the same pass. */
+    /**
+     * Serves waiters in order. A waiter that finds its block full for its model marks that pair full for
+     * the rest of the pass (later waiters of the pair would find the same), unless it excludes endpoints
+     * (a failover retry), whose answer says nothing for others.
+     */
     const drain = () => {
       if (queue.length === 0) return
       let full: Set<string> | undefined
       for (let i = 0; i < queue.length;) {
         const waiter = queue[i]!
-        if (full?.has(waiter.block.id)) {
+        const pair = waiter.exclude === undefined ? `${waiter.block.id}\n${waiter.model ?? ""}` : undefined
+        if (pair !== undefined && full?.has(pair)) {
           i++
           continue
         }
         const result = select(waiter)
         if (result === FULL) {
-          ;(full ??= new Set()).add(waiter.block.id)
+          if (pair !== undefined) (full ??= new Set()).add(pair)
           i++
           continue
         }
@@ -161,7 +177,13 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       }
     }
 
-    topology.onChange(drain)
+    topology.onChange(() => {
+      // Per-endpoint state of what was deleted goes with it; waiters may now fit.
+      const endpointIds = new Set(topology.endpoints().map((e) => e.id))
+      cooldowns.retain(endpointIds)
+      shares.retain(new Set(topology.blocks().map((b) => b.id)), endpointIds)
+      drain()
+    })
 
     /**
      * A lease on the best endpoint for the request, waiting in the queue while all candidates are full.
@@ -203,7 +225,7 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       const n = inflightOf(id) - 1
       if (n > 0) inflight.set(id, n)
       else inflight.delete(id)
-      shares.settle(lease.shares, id, lease.reserved, verdict.kind === "success" ? verdict.tokens : 0)
+      shares.settle(lease.shares, id, lease.reserved, verdict.tokens)
       if (verdict.kind === "success") cooldowns.onSuccess(id)
       else if (verdict.kind === "failure") cooldowns.onFailure(id, verdict.retryAfterMs)
       else cooldowns.onAbandon(id)

@@ -64,6 +64,16 @@ export class TokenShares extends Effect.Service<TokenShares>()("TokenShares", {
           shares.averageRequest += (used - shares.averageRequest) * 0.1
         }
       },
+      /** Forgets blocks and endpoints that no longer exist. */
+      retain: (blockIds: ReadonlySet<string>, endpointIds: ReadonlySet<string>) => {
+        for (const [blockId, shares] of blocks) {
+          if (!blockIds.has(blockId)) {
+            blocks.delete(blockId)
+            continue
+          }
+          for (const id of shares.windows.keys()) if (!endpointIds.has(id)) shares.windows.delete(id)
+        }
+      },
       /** reset-stats: the windows start over (reservations of requests still in flight stay). */
       reset: () => {
         for (const shares of blocks.values()) {
