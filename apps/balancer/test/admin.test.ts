@@ -1,5 +1,6 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
+import pkg from "../package.json" with { type: "json" }
 import { ADMIN_TOKEN, startBalancer, tempDbPath, TestBalancer } from "./support/Balancer.js"
 
 const SECRET = "sk-live-0123456789abcdefghij"
@@ -236,6 +237,30 @@ layer(TestBalancer.layer())("admin API", (it) => {
         expect(Object.keys(doc.body.paths)).toEqual(
           expect.arrayContaining(["/admin/api/state", "/admin/api/endpoints", "/admin/api/endpoints/{eid}", "/admin/api/routing", "/admin/api/incoming-pos"])
         )
+        expect(doc.body.info.version).toBe(pkg.version)
+        // Every operation requires the X-Admin-Token apiKey ("security": [] would say none).
+        const schemes = doc.body.components.securitySchemes
+        const operations = Object.entries(doc.body.paths as Record<string, Record<string, any>>)
+          .flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ at: `${method} ${path}`, op })))
+        expect(operations.length).toBeGreaterThanOrEqual(23)
+        for (const { at, op } of operations) {
+          expect([at, op.security]).toEqual([at, [{ adminToken: [] }]])
+          expect([at, op.responses["401"]]).toEqual([at, expect.anything()])
+        }
+        expect(schemes.adminToken).toEqual({ type: "apiKey", name: "X-Admin-Token", in: "header" })
+      }))
+
+    it.effect("refuses every operation of the OpenAPI document without the token", () =>
+      Effect.gen(function*() {
+        const lb = yield* TestBalancer
+        const doc = yield* lb.fetch("GET", "/admin/api/openapi.json")
+        for (const [path, item] of Object.entries(doc.body.paths as Record<string, Record<string, unknown>>)) {
+          for (const method of Object.keys(item)) {
+            const target = path.replace(/\{[^}]+\}/g, "some-id")
+            const response = yield* lb.fetch(method.toUpperCase(), target, method === "get" || method === "delete" ? {} : { body: {} })
+            expect([method, target, response.status]).toEqual([method, target, 401])
+          }
+        }
       }))
 
     it.effect("puts the security headers on every response", () =>

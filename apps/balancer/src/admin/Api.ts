@@ -1,11 +1,16 @@
 /**
  * The admin API under /admin/api, declared once: payload and response schemas here drive validation,
  * the handlers' types and the OpenAPI document.
+ *
+ * Every group carries `.middleware(AdminAuth)` itself: on the whole HttpApi the guard works the same,
+ * but the OpenAPI generator then writes `"security": []` on each operation, which says "no auth".
+ * admin.test.ts checks that every operation requires the token, so a group without it fails there.
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { ClientToken, Endpoint, IncomingBlock } from "@llmlb/core"
 import { Schema } from "effect"
 import { BadRequest, Conflict, NotFound } from "../Errors.js"
+import { VERSION } from "../Version.js"
 import { AdminAuth } from "./Security.js"
 
 const rates = {
@@ -52,6 +57,7 @@ const eid = HttpApiSchema.param("eid", Schema.String)
 
 export class StateGroup extends HttpApiGroup.make("state")
   .add(HttpApiEndpoint.get("get", "/state").addSuccess(State))
+  .middleware(AdminAuth)
 {}
 
 export class EndpointsGroup extends HttpApiGroup.make("endpoints")
@@ -71,6 +77,7 @@ export class EndpointsGroup extends HttpApiGroup.make("endpoints")
       .addError(Conflict)
   )
   .add(HttpApiEndpoint.del("delete")`/endpoints/${eid}`.addSuccess(HttpApiSchema.NoContent).addError(NotFound))
+  .middleware(AdminAuth)
 {}
 
 const bid = HttpApiSchema.param("bid", Schema.String)
@@ -99,6 +106,7 @@ export class IncomingBlocksGroup extends HttpApiGroup.make("incomingBlocks")
       .addError(NotFound)
       .addError(Conflict)
   )
+  .middleware(AdminAuth)
 {}
 
 const tid = HttpApiSchema.param("tid", Schema.String)
@@ -124,6 +132,7 @@ export class TokensGroup extends HttpApiGroup.make("tokens")
       .annotate(OpenApi.Description, "The secret cannot be changed: delete the token and create another")
   )
   .add(HttpApiEndpoint.del("delete")`/tokens/${tid}`.addSuccess(HttpApiSchema.NoContent).addError(NotFound))
+  .middleware(AdminAuth)
 {}
 
 export const RoutingPayload = Schema.Struct({ mode: Endpoint.RoutingMode }).annotations({
@@ -134,6 +143,7 @@ export const RoutingPayload = Schema.Struct({ mode: Endpoint.RoutingMode }).anno
 export class RoutingGroup extends HttpApiGroup.make("routing")
   .add(HttpApiEndpoint.patch("setMode", "/routing").setPayload(RoutingPayload).addSuccess(RoutingPayload))
   .add(HttpApiEndpoint.patch("setIncomingPos", "/incoming-pos").setPayload(Endpoint.Position).addSuccess(Endpoint.Position))
+  .middleware(AdminAuth)
 {}
 
 export class StatsGroup extends HttpApiGroup.make("stats")
@@ -142,6 +152,7 @@ export class StatsGroup extends HttpApiGroup.make("stats")
       .addSuccess(Schema.Struct({ status: Schema.Literal("ok") }))
       .annotate(OpenApi.Description, "Zeroes every counter and rate, stored ones included, and the token-share windows")
   )
+  .middleware(AdminAuth)
 {}
 
 export class OperationsGroup extends HttpApiGroup.make("operations")
@@ -155,6 +166,7 @@ export class OperationsGroup extends HttpApiGroup.make("operations")
       .addSuccess(Schema.Struct({ status: Schema.Literal("ok") }))
       .annotate(OpenApi.Description, "Runs SQLite VACUUM to compact the database file")
   )
+  .middleware(AdminAuth)
 {}
 
 export const AuditEntry = Schema.Struct({
@@ -185,6 +197,7 @@ export class AuditGroup extends HttpApiGroup.make("audit")
       .addSuccess(Schema.Array(AuditEntry))
       .annotate(OpenApi.Description, "Admin mutations, newest first")
   )
+  .middleware(AdminAuth)
 {}
 
 export const EventTicket = Schema.Struct({ ticket: Schema.String, expires_in_seconds: Schema.Number }).annotations({
@@ -200,6 +213,7 @@ export class EventsGroup extends HttpApiGroup.make("events")
         "A single-use ticket for GET /admin/api/events?ticket=... (EventSource cannot send X-Admin-Token)"
       )
   )
+  .middleware(AdminAuth)
 {}
 
 export class AdminApi extends HttpApi.make("admin")
@@ -212,7 +226,7 @@ export class AdminApi extends HttpApi.make("admin")
   .add(OperationsGroup)
   .add(AuditGroup)
   .add(EventsGroup)
-  .middleware(AdminAuth)
   .prefix("/admin/api")
   .annotate(OpenApi.Title, "LLM Load Balancer admin API")
+  .annotate(OpenApi.Version, VERSION)
 {}

@@ -172,18 +172,19 @@ const EventsLive = HttpApiBuilder.group(AdminApi, "events", (handlers) =>
   }))
 
 const AdminApiRoutes = HttpLayerRouter.addHttpApi(AdminApi, { openapiPath: "/admin/api/openapi.json" }).pipe(
-  Layer.provide([
-    StateLive,
-    EndpointsLive,
-    IncomingBlocksLive,
-    TokensLive,
-    RoutingLive,
-    StatsLive,
-    OperationsLive,
-    AuditLive,
-    EventsLive,
-    AdminAuthLive
-  ])
+  Layer.provide(
+    Layer.mergeAll(
+      StateLive,
+      EndpointsLive,
+      IncomingBlocksLive,
+      TokensLive,
+      RoutingLive,
+      StatsLive,
+      OperationsLive,
+      AuditLive,
+      EventsLive
+    ).pipe(Layer.provide(AdminAuthLive)) // each group applies AdminAuth itself (see Api.ts)
+  )
 )
 
 /** The admin API and its event stream (a plain route: it streams). */
