@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Scope, TestClock } from "effect"
 import { EventTickets } from "../src/admin/EventTickets.js"
-import { ADMIN_TOKEN, type Balancer, startBalancer } from "./support/Balancer.js"
+import { simScoped } from "@llmlb/upstream-sim"
+import { ADMIN_TOKEN, type Balancer, connectEndpoint, startBalancer } from "./support/Balancer.js"
 
 interface EventStream {
   readonly status: number
@@ -88,6 +89,22 @@ describe("live events", () => {
       let state = yield* nextState(stream)
       while (state.endpoints[0].name !== "after") state = yield* nextState(stream)
       expect(Date.now() - changedAt).toBeLessThan(500)
+    }))
+
+  it.scopedLive("delivers a stats reset within a second too, though it changes no configuration", () =>
+    Effect.gen(function*() {
+      const upstream = yield* simScoped({ models: ["m1"] })
+      const lb = yield* startBalancer()
+      yield* connectEndpoint(lb, upstream.baseUrl)
+      yield* lb.fetch("POST", "/v1/chat/completions", { body: { model: "m1", messages: [{ role: "user", content: "x" }] } })
+      const stream = yield* openEvents(lb, withToken)
+      expect((yield* nextState(stream)).global.requests).toBe(1)
+      yield* Effect.sleep("50 millis")
+      const resetAt = Date.now()
+      yield* lb.admin("POST", "/reset-stats")
+      let state = yield* nextState(stream)
+      while (state.global.requests !== 0) state = yield* nextState(stream)
+      expect(Date.now() - resetAt).toBeLessThan(500)
     }))
 
   it.scopedLive("refuses a missing, empty or wrong token with 401", () =>

@@ -67,6 +67,8 @@ export class Audit extends Effect.Service<Audit>()("Audit", {
     const queue = yield* Queue.unbounded<AuditRecord>()
     /** Writes in queue order, which is id order, even when a reader and the fiber both write. */
     const lock = yield* Effect.makeSemaphore(1)
+    /** Told after every mutation is recorded: the live event stream pushes the new state. */
+    const listeners = new Set<() => void>()
     /** Moves still going on, by target. */
     const moves = new Map<string, { readonly record: AuditRecord; readonly at: number }>()
 
@@ -121,8 +123,15 @@ export class Audit extends Effect.Service<Audit>()("Audit", {
             client_address: addresses.of(request)
           }
           const key = `${targetType}:${targetId}`
-          return isMove(record) ? holdMove(key, record) : Effect.zipRight(settleMove(key), commit(record))
+          return (isMove(record) ? holdMove(key, record) : Effect.zipRight(settleMove(key), commit(record))).pipe(
+            Effect.tap(() => listeners.forEach((listener) => listener()))
+          )
         }),
+      /** Calls `listener` after each admin mutation (every one is audited); returns its removal. */
+      onMutation: (listener: () => void) => {
+        listeners.add(listener)
+        return () => listeners.delete(listener)
+      },
       /** Newest first; `before` is an id: the next page after a page is `before` = its last id. */
       list: (options: { readonly limit: number; readonly before?: number | undefined }) =>
         Effect.zipRight(write, repo.list(options))

@@ -1,7 +1,7 @@
 /**
  * GET /admin/api/events: the admin state as a server-sent event stream for the editor. Each event's
- * data is the JSON of GET /admin/api/state, sent at once, every second and right after each change
- * of the topology; a `: heartbeat` comment every 15 s keeps proxies from closing an idle line. A plain
+ * data is the JSON of GET /admin/api/state, sent at once, every second and right after each admin
+ * mutation (all pass through the audit log); a `: heartbeat` comment every 15 s keeps proxies from closing an idle line. A plain
  * route beside the admin HttpApi because it streams. Authenticated by X-Admin-Token or by a ticket
  * from POST /admin/api/events/ticket (`?ticket=`). Streams end when the server closes.
  */
@@ -11,7 +11,7 @@ import { EventTickets } from "../admin/EventTickets.js"
 import { safeEqual } from "../admin/Security.js"
 import { LbConfig } from "../Config.js"
 import { Unauthorized } from "../Errors.js"
-import { Topology } from "../store/Topology.js"
+import { Audit } from "./Audit.js"
 import { LiveState } from "./LiveState.js"
 
 const STATE_EVERY = "1 second"
@@ -20,15 +20,15 @@ const HEARTBEAT_EVERY = "15 seconds"
 export const EventsRoute = HttpLayerRouter.use((router) =>
   Effect.gen(function*() {
     const live = yield* LiveState
-    const topology = yield* Topology
+    const audit = yield* Audit
     const tickets = yield* EventTickets
     const adminToken = Redacted.value((yield* LbConfig).adminToken)
 
-    /** One element per topology change; a burst of changes while one is being sent counts once. */
+    /** One element per admin mutation; a burst of them while one is being sent counts once. */
     const changes = Stream.asyncPush<void>(
       (emit) =>
         Effect.acquireRelease(
-          Effect.sync(() => topology.onChange(() => emit.single(undefined))),
+          Effect.sync(() => audit.onMutation(() => emit.single(undefined))),
           (unsubscribe) => Effect.sync(unsubscribe)
         ),
       { bufferSize: 1, strategy: "sliding" }
