@@ -376,6 +376,27 @@ export const isUsageOnlyChunk = (chunk: unknown): boolean => {
   return Array.isArray(choices) && choices.length === 0 && isObject(chunk["usage"])
 }
 
+/** Tokens a request used, as the balancer counts them. */
+export interface UsageCounts {
+  readonly promptTokens: number
+  readonly completionTokens: number
+}
+
+/**
+ * The counts of a response's (or stream chunk's) `usage` block, undefined when it has none.
+ * Embeddings report no completion tokens: 0.
+ */
+export const usageCounts = (json: unknown): UsageCounts | undefined => {
+  const usage = isObject(json) ? json["usage"] : undefined
+  if (!isObject(usage) || typeof usage["prompt_tokens"] !== "number") return undefined
+  const completion = usage["completion_tokens"]
+  return { promptTokens: usage["prompt_tokens"], completionTokens: typeof completion === "number" ? completion : 0 }
+}
+
+/** Prompt plus completion tokens; 0 for no usage. */
+export const totalTokens = (usage: UsageCounts | undefined): number =>
+  usage === undefined ? 0 : usage.promptTokens + usage.completionTokens
+
 /**
  * Tokens of a text, estimated as characters / 4 rounded up (0 for the empty string). Characters are
  * UTF-16 code units (`text.length`): cheap, and close enough for a reservation the real `usage` corrects.

@@ -440,3 +440,23 @@ describe("estimatePromptTokens", () => {
     expect(OpenAi.estimatePromptTokens(undefined)).toBe(0)
   })
 })
+
+describe("usageCounts and totalTokens", () => {
+  it("reads the usage block of a response or a chunk", () => {
+    expect(OpenAi.usageCounts({ usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 } }))
+      .toEqual({ promptTokens: 3, completionTokens: 5 })
+    expect(OpenAi.usageCounts({ usage: { prompt_tokens: 4, total_tokens: 4 } })).toEqual({ promptTokens: 4, completionTokens: 0 })
+  })
+
+  it("is undefined without a usable usage block", () => {
+    for (const json of [undefined, null, [], {}, { usage: null }, { usage: { completion_tokens: 2 } }, { usage: { prompt_tokens: "3" } }]) {
+      expect(OpenAi.usageCounts(json)).toBeUndefined()
+    }
+  })
+
+  it("totals prompt and completion tokens, 0 for none", () => {
+    expect(OpenAi.totalTokens({ promptTokens: 3, completionTokens: 5 })).toBe(8)
+    expect(OpenAi.totalTokens(undefined)).toBe(0)
+  })
+})
+

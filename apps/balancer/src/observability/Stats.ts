@@ -4,14 +4,12 @@
  * The cumulative counters are persisted by StatsStore (restored at start, changes flushed in the
  * background); the global counters are their sum over the endpoints.
  */
-import { SlidingWindow } from "@llmlb/core"
+import { OpenAi, SlidingWindow } from "@llmlb/core"
 import { Effect } from "effect"
 
 const RATE_SECONDS = 10
 
-export interface Usage {
-  readonly promptTokens: number
-  readonly completionTokens: number
+export interface Usage extends OpenAi.UsageCounts {
   /** True when the completion tokens were estimated because the upstream sent no usage. */
   readonly estimated: boolean
 }
@@ -65,7 +63,7 @@ class Counters {
     this.completionTokens += usage.completionTokens
     if (usage.estimated) this.estimatedTokens += usage.completionTokens
     this.changed = true
-    this.rates.tokens.add(now, usage.promptTokens + usage.completionTokens)
+    this.rates.tokens.add(now, OpenAi.totalTokens(usage))
   }
 
   restore(stored: EndpointCounters) {
@@ -133,13 +131,13 @@ export class Stats extends Effect.Service<Stats>()("Stats", {
       recordSuccess: (endpointId: string, usage: Usage, latencySeconds: number) => {
         const now = Date.now()
         of(endpointId).record(now, usage, latencySeconds)
-        globalRates.record(now, usage.promptTokens + usage.completionTokens)
+        globalRates.record(now, OpenAi.totalTokens(usage))
       },
       /** Tokens of a request that did not finish (its client went away, its stream broke): no request counted. */
       recordPartial: (endpointId: string, usage: Usage) => {
         const now = Date.now()
         of(endpointId).addTokens(now, usage)
-        globalRates.tokens.add(now, usage.promptTokens + usage.completionTokens)
+        globalRates.tokens.add(now, OpenAi.totalTokens(usage))
       },
       recordFailure: (endpointId: string) => {
         const counters = of(endpointId)

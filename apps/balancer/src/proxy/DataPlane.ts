@@ -286,16 +286,16 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         if (res.destroyed) return routing.release(lease, { kind: "neutral", tokens: 0 })
         const result = await relay.attempt(request, lease.endpoint)
         const usage = result.kind === "failed" ? undefined : result.usage
-        const tokens = usage === undefined ? 0 : usage.promptTokens + usage.completionTokens
+        const tokens = OpenAi.totalTokens(usage)
         routing.release(lease, result.kind === "client-gone" ? { kind: "neutral", tokens } : result.verdict)
         if (client.limits !== undefined && tokens > 0) client.limits.record(Date.now(), tokens)
         if (result.kind !== "failed") {
           if (span !== undefined) {
             span.setAttribute("lb.endpoint", lease.endpoint.name)
-            if (result.kind === "answered" && result.usage !== undefined) {
+            if (result.kind === "answered" && usage !== undefined) {
               span.setAttributes({
-                "gen_ai.usage.input_tokens": result.usage.promptTokens,
-                "gen_ai.usage.output_tokens": result.usage.completionTokens
+                "gen_ai.usage.input_tokens": usage.promptTokens,
+                "gen_ai.usage.output_tokens": usage.completionTokens
               })
             }
             endRequestSpan(span, result.kind === "answered" ? result.status : 499, attempt)

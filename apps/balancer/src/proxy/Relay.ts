@@ -44,10 +44,6 @@ export interface RelayRequest {
   readonly cache: Lookup | undefined
 }
 
-export interface AttemptUsage {
-  readonly promptTokens: number
-  readonly completionTokens: number
-}
 
 /** Why an attempt failed before anything was sent to the client. */
 export type Failure =
@@ -64,11 +60,11 @@ export type Failure =
 
 export type Attempt =
   /** The client has its answer (or the stream's end); the verdict is for routing and cooldown. */
-  | { readonly kind: "answered"; readonly verdict: Verdict; readonly status: number; readonly usage?: AttemptUsage }
+  | { readonly kind: "answered"; readonly verdict: Verdict; readonly status: number; readonly usage?: Usage }
   /** Nothing reached the client: another endpoint may be tried. */
   | { readonly kind: "failed"; readonly failure: Failure; readonly verdict: Verdict }
   /** The client went away; a stream it started used `usage` so far. */
-  | { readonly kind: "client-gone"; readonly usage?: AttemptUsage }
+  | { readonly kind: "client-gone"; readonly usage?: Usage }
 
 /** The status label of an attempt whose client went away (nginx's convention). */
 const CLIENT_CLOSED = "499"
@@ -131,17 +127,6 @@ const parseJson = (buffer: Buffer): any => {
   } catch {
     return undefined
   }
-}
-
-const usageOf = (json: any) => {
-  const usage = json?.usage
-  return typeof usage?.prompt_tokens === "number"
-    ? {
-      promptTokens: usage.prompt_tokens as number,
-      completionTokens: typeof usage.completion_tokens === "number" ? (usage.completion_tokens as number) : 0,
-      estimated: false
-    }
-    : undefined
 }
 
 /** 5xx and 429 say the endpoint is in trouble: another may answer. Other statuses are the answer. */
@@ -208,7 +193,6 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
           ? { promptTokens: request.promptEstimate, completionTokens: tap.contentChunks, estimated: true }
           : { ...tap.usage, estimated: false }
       }
-      const tokensOf = (usage: AttemptUsage | undefined) => usage === undefined ? 0 : usage.promptTokens + usage.completionTokens
 
       /** Records a failed attempt everywhere it counts. */
       const failed = (status: string, reason: FailureReason, message: string) => {
@@ -227,7 +211,7 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
           span.setAttribute("http.response.status_code", status)
           endSpan(span)
         }
-        return { kind: "answered", verdict: { kind: "success", tokens: tokensOf(usage) }, status, usage }
+        return { kind: "answered", verdict: { kind: "success", tokens: OpenAi.totalTokens(usage) }, status, usage }
       }
       /** The client went away: what was generated for it still counts as tokens. */
       const gone = (): Attempt => {
@@ -304,8 +288,10 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
         const dataAt = performance.now()
         const buffer = Buffer.concat(chunks)
         const json = parseJson(buffer)
-        const usage = usageOf(json) ??
-          { promptTokens: request.promptEstimate, completionTokens: estimateCompletion(json), estimated: true }
+        const counted = OpenAi.usageCounts(json)
+        const usage = counted === undefined
+          ? { promptTokens: request.promptEstimate, completionTokens: estimateCompletion(json), estimated: true }
+          : { ...counted, estimated: false }
         res.writeHead(upstream.statusCode, { ...commitHeaders(dataAt, contentType), "content-length": buffer.length })
         res.end(buffer)
         if (request.cache?.status === "MISS") {
@@ -327,7 +313,7 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
           if (usage !== undefined) stats.recordPartial(endpoint.id, usage)
           const body = { error: { message, type: "api_error", param: null, code: timeout ? "upstream_timeout" : "upstream_error" } }
           res.end(`data: ${JSON.stringify(body)}\n\ndata: [DONE]\n\n`)
-          return { kind: "answered", verdict: { kind: "failure", retryAfterMs: 0, tokens: tokensOf(usage) }, status: 200 }
+          return { kind: "answered", verdict: { kind: "failure", retryAfterMs: 0, tokens: OpenAi.totalTokens(usage) }, status: 200 }
         }
         return {
           kind: "failed",

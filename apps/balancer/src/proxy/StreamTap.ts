@@ -9,11 +9,6 @@
  */
 import { OpenAi, Sse } from "@llmlb/core"
 
-export interface TapUsage {
-  readonly promptTokens: number
-  readonly completionTokens: number
-}
-
 const USAGE_NULL = ',"usage":null}'
 
 const LF = 10
@@ -32,7 +27,7 @@ const endsEvent = (chunk: Buffer): boolean => {
 export class StreamTap {
   private readonly parser = new Sse.SseParser()
   /** The last usage block seen. */
-  usage: TapUsage | undefined
+  usage: OpenAi.UsageCounts | undefined
   /** Chunks that carried generated text: the estimate of completion tokens when no usage comes. */
   contentChunks = 0
   /** Everything received so far has been passed on: no partial event is held back. */
@@ -73,13 +68,7 @@ export class StreamTap {
       } catch {
         return false
       }
-      const usage = (parsed as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } }).usage
-      if (typeof usage?.prompt_tokens === "number") {
-        this.usage = {
-          promptTokens: usage.prompt_tokens,
-          completionTokens: typeof usage.completion_tokens === "number" ? usage.completion_tokens : 0
-        }
-      }
+      this.usage = OpenAi.usageCounts(parsed) ?? this.usage
       if (OpenAi.isUsageOnlyChunk(parsed)) return true
     }
     if (data.includes('"choices":[{') && !data.includes('"content":""') && !data.includes('"text":""')) {
