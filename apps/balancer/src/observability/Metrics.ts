@@ -39,8 +39,8 @@ export class Metrics extends Effect.Service<Metrics>()("Metrics", {
     Prom.collectDefaultMetrics({ register: registry })
 
     /** A gauge or counter whose samples are computed per endpoint at scrape time. */
-    const perEndpoint = <T extends "gauge" | "counter">(
-      kind: T,
+    const perEndpoint = (
+      kind: "gauge" | "counter",
       name: string,
       help: string,
       labelNames: ReadonlyArray<string>,

@@ -22,7 +22,7 @@ import { Lifecycle } from "../Lifecycle.js"
 import { VERSION } from "../Version.js"
 import { readBody } from "./Body.js"
 import * as Respond from "./Respond.js"
-import { endpointLabel, type Failure, Relay, type RelayRequest } from "./Relay.js"
+import { endpointLabel, type Failure, formatMs, Relay, type RelayRequest } from "./Relay.js"
 
 type Operation = "chat/completions" | "completions" | "embeddings" | "models"
 
@@ -60,8 +60,7 @@ const requestIdOf = (given: string | Array<string> | undefined) =>
   typeof given === "string" && given.length <= 200 && /^[\x21-\x7e]+$/.test(given) ? given : randomUUID()
 
 /** The balancer's own time so far: all of it but what `excludedMs` says was spent elsewhere. */
-const overheadMs = (startedAt: number, excludedMs: number) =>
-  String(Math.round((performance.now() - startedAt - excludedMs) * 1000) / 1000)
+const overheadMs = (startedAt: number, excludedMs: number) => formatMs(performance.now() - startedAt - excludedMs)
 
 /** What the client gets when no attempt produced an answer. */
 const sendFailure = (res: ServerResponse, failure: Failure, overhead: string) => {
@@ -179,7 +178,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       const readStart = performance.now()
       const raw = await readBody(req, config.maxRequestBodyBytes)
       // Reading the body is the client's upload, not the balancer's time.
-      let excludedMs = performance.now() - readStart
+      const excludedMs = performance.now() - readStart
       if (raw === "aborted") return
       if (raw === "too-large") return Respond.tooLarge(res, config.maxRequestBodyBytes)
 

@@ -75,7 +75,8 @@ const MAX_ERROR_BODY = 64 * 1024
 /** A header value for the endpoint's name: names are free text, header values are Latin-1 at most. */
 export const endpointLabel = (name: string) => (/^[\x20-\x7e]*$/.test(name) ? name : encodeURIComponent(name))
 
-const round3 = (ms: number) => Math.round(ms * 1000) / 1000
+/** Milliseconds as X-LB-Overhead-Ms writes them: to the microsecond. */
+export const formatMs = (ms: number) => String(Math.round(ms * 1000) / 1000)
 
 /** Retry-After in milliseconds: delta-seconds or an HTTP date; 0 when absent or unreadable. */
 export const retryAfterMs = (value: string | undefined): number => {
@@ -178,7 +179,7 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
           ...extra,
           "content-type": contentType ?? "application/json",
           "x-lb-endpoint": endpointLabel(endpoint.name),
-          "x-lb-overhead-ms": String(round3(overheadMs))
+          "x-lb-overhead-ms": formatMs(overheadMs)
         }
         if (request.cache !== undefined) headers["x-lb-cache"] = request.cache.status
         return headers

@@ -79,14 +79,15 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
 
     /** Percentage mode: credit endpoints that just became available so they get no catch-up burst. */
     const creditReturning = (block: BlockShares, available: ReadonlyArray<Endpoint.EndpointRecord>, estimate: number) => {
-      const returning = available.filter((e) => !block.present.has(e.id))
-      if (returning.length > 0 && block.present.size > 0) {
-        const quotas = available.map((e) => e.token_quota_percent)
-        const d = Routing.deficits(available.map((e, i) => ({ quota: quotas[i]!, tokens: shares.tokens(block, e.id) })), estimate)
+      const returning = available.some((e) => !block.present.has(e.id))
+      if (returning && block.present.size > 0) {
+        const d = Routing.deficits(available.map((e) => ({ quota: e.token_quota_percent, tokens: shares.tokens(block, e.id) })), estimate)
         const cap = CATCH_UP_REQUESTS * Math.max(block.averageRequest, estimate)
-        for (const e of returning) shares.credit(block, e.id, Routing.catchUpCredit(d[available.indexOf(e)]!, cap))
+        available.forEach((e, i) => {
+          if (!block.present.has(e.id)) shares.credit(block, e.id, Routing.catchUpCredit(d[i]!, cap))
+        })
       }
-      if (returning.length > 0 || block.present.size !== available.length) block.present = new Set(available.map((e) => e.id))
+      if (returning || block.present.size !== available.length) block.present = new Set(available.map((e) => e.id))
     }
 
     const choose = (
