@@ -10,6 +10,18 @@ const streamBody = (max_tokens: number) =>
 const post = (url: string, body: string, signal?: AbortSignal) =>
   fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, ...(signal ? { signal } : {}) })
 
+/** Starts a 50-token stream, reads until `marker` has arrived, then disconnects. */
+const abortAfter = (url: string, marker: string) =>
+  Effect.promise(async () => {
+    const controller = new AbortController()
+    const response = await post(url, streamBody(50), controller.signal)
+    const reader = response.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = ""
+    while (!text.includes(marker)) text += decoder.decode((await reader.read()).value, { stream: true })
+    controller.abort()
+  })
+
 describe("streaming relay", () => {
   it.scopedLive("delivers the first chunk while the upstream is still generating (no buffering)", () =>
     Effect.gen(function*() {
@@ -45,13 +57,7 @@ describe("streaming relay", () => {
       const upstream = yield* simScoped({ models: ["m1"], interTokenMs: 100, outputTokens: 50 })
       const lb = yield* startBalancer()
       const endpoint = yield* connectEndpoint(lb, upstream.baseUrl)
-      yield* Effect.promise(async () => {
-        const controller = new AbortController()
-        const response = await post(lb.url, streamBody(50), controller.signal)
-        const reader = response.body!.getReader()
-        await reader.read()
-        controller.abort()
-      })
+      yield* abortAfter(lb.url, "data:")
       yield* Effect.sleep("300 millis")
       expect(upstream.counters()).toMatchObject({ aborted: 1, running: 0, completed: 0 })
       const state = (yield* lb.admin("GET", "/state")).body
@@ -65,15 +71,7 @@ describe("streaming relay", () => {
       const upstream = yield* simScoped({ models: ["m1"], interTokenMs: 50, outputTokens: 50 })
       const lb = yield* startBalancer()
       const endpoint = yield* connectEndpoint(lb, upstream.baseUrl)
-      yield* Effect.promise(async () => {
-        const controller = new AbortController()
-        const response = await post(lb.url, streamBody(50), controller.signal)
-        const reader = response.body!.getReader()
-        const decoder = new TextDecoder()
-        let text = ""
-        while (!text.includes("tok3")) text += decoder.decode((await reader.read()).value, { stream: true })
-        controller.abort()
-      })
+      yield* abortAfter(lb.url, "tok3")
       yield* Effect.sleep("200 millis")
       const stats = (yield* lb.admin("GET", "/state")).body.endpoints.find((e: any) => e.id === endpoint.id).stats
       expect(stats.requests).toBe(0)
