@@ -8,13 +8,14 @@ import { Endpoint } from "@llmlb/core"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { Audit, created, deleted, updated } from "../observability/Audit.js"
-import { EventsRoute } from "../observability/Events.js"
 import { LiveState } from "../observability/LiveState.js"
 import { StatsStore } from "../observability/StatsStore.js"
 import { ClientTokens } from "../protection/ClientTokens.js"
 import { ResponseCache } from "../protection/ResponseCache.js"
 import { Topology } from "../store/Topology.js"
-import { AdminApi } from "./Api.js"
+import { AdminApi, adminApiOf } from "@llmlb/api"
+import { VERSION } from "../Version.js"
+import { EventsRoute } from "./Events.js"
 import { EventTickets } from "./EventTickets.js"
 import { AdminAuthLive } from "./Security.js"
 
@@ -171,7 +172,7 @@ const EventsLive = HttpApiBuilder.group(AdminApi, "events", (handlers) =>
     return handlers.handle("ticket", () => tickets.issue)
   }))
 
-const AdminApiRoutes = HttpLayerRouter.addHttpApi(AdminApi, { openapiPath: "/admin/api/openapi.json" }).pipe(
+const AdminApiRoutes = HttpLayerRouter.addHttpApi(adminApiOf(VERSION), { openapiPath: "/admin/api/openapi.json" }).pipe(
   Layer.provide(
     Layer.mergeAll(
       StateLive,

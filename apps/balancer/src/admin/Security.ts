@@ -2,16 +2,10 @@
  * X-Admin-Token guard for the admin API. Compared in constant time (over SHA-256 digests, so the
  * length of the token leaks nothing either); an empty or missing value is always refused.
  */
-import { HttpApiMiddleware, HttpApiSecurity } from "@effect/platform"
+import { AdminAuth, Unauthorized } from "@llmlb/api"
 import { Effect, Layer, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { LbConfig } from "../Config.js"
-import { Unauthorized } from "../Errors.js"
-
-export class AdminAuth extends HttpApiMiddleware.Tag<AdminAuth>()("AdminAuth", {
-  failure: Unauthorized,
-  security: { adminToken: HttpApiSecurity.apiKey({ key: "X-Admin-Token", in: "header" }) }
-}) {}
 
 const digest = (value: string) => createHash("sha256").update(value).digest()
 

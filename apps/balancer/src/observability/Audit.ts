@@ -11,7 +11,7 @@
  */
 import { HttpServerRequest } from "@effect/platform"
 import { Chunk, Effect, Queue } from "effect"
-import { ClientAddress } from "../admin/ClientAddress.js"
+import { ClientAddress } from "../http/ClientAddress.js"
 import { type AuditRecord, AuditRepo } from "../store/AuditRepo.js"
 import { flushInBackground } from "./Background.js"
 

@@ -2,9 +2,9 @@
  * The live view of the balancer (configuration joined with in-flight counts, model lists and stats)
  * that the admin state and /health report.
  */
+import type { State } from "@llmlb/api"
 import { Endpoint } from "@llmlb/core"
 import { Effect } from "effect"
-import type { State } from "../admin/Api.js"
 import { Cooldowns } from "../routing/Cooldowns.js"
 import { ModelCatalog } from "../routing/ModelCatalog.js"
 import { RoutingEngine } from "../routing/RoutingEngine.js"

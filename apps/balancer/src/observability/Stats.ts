@@ -6,24 +6,13 @@
  */
 import { OpenAi, SlidingWindow } from "@llmlb/core"
 import { Effect } from "effect"
+import type { EndpointCounters } from "../store/StatsRepo.js"
 
 const RATE_SECONDS = 10
 
 export interface Usage extends OpenAi.UsageCounts {
   /** True when the completion tokens were estimated because the upstream sent no usage. */
   readonly estimated: boolean
-}
-
-/** The cumulative counters of one endpoint, as stored (one row of `endpoint_stats`). */
-export interface EndpointCounters {
-  readonly endpoint_id: string
-  readonly requests: number
-  readonly failures: number
-  readonly prompt_tokens: number
-  readonly completion_tokens: number
-  readonly estimated_tokens: number
-  /** Sum over the successful requests. */
-  readonly latency_seconds: number
 }
 
 class Rates {

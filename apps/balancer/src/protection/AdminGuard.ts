@@ -15,9 +15,9 @@ import { HttpIncomingMessage, HttpMethod, HttpServerError, HttpServerResponse } 
 import { Address, MinuteLimits } from "@llmlb/core"
 import { Effect, Option } from "effect"
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http"
-import { ClientAddress } from "../admin/ClientAddress.js"
+import { ClientAddress } from "../http/ClientAddress.js"
 import { LbConfig } from "../Config.js"
-import { sendJson } from "../proxy/Respond.js"
+import { sendJson } from "../http/Json.js"
 
 /**
  * Client addresses tracked at most; beyond it the least recently seen is forgotten. Each costs about

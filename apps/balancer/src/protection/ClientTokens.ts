@@ -8,11 +8,11 @@
  * `last_used_at` is kept in memory on use and written in the background every few seconds and at
  * shutdown, never on the request's path.
  */
+import { BadRequest, Conflict, NotFound } from "@llmlb/api"
 import { ClientToken, Endpoint } from "@llmlb/core"
 import { Effect } from "effect"
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { LbConfig } from "../Config.js"
-import { BadRequest, Conflict, NotFound } from "../Errors.js"
 import { flushInBackground } from "../observability/Background.js"
 import { type TokenRecord, TokenRepo } from "../store/TokenRepo.js"
 import { ClientLimits } from "./ClientLimits.js"

@@ -18,7 +18,7 @@ import { type Lookup, ResponseCache } from "../protection/ResponseCache.js"
 import type { Verdict } from "../routing/RoutingEngine.js"
 import * as Respond from "./Respond.js"
 import { StreamTap } from "./StreamTap.js"
-import { Upstreams } from "./Upstreams.js"
+import { Upstreams } from "../upstream/Upstreams.js"
 
 export interface RelayRequest {
   readonly req: IncomingMessage

@@ -2,11 +2,9 @@
  * OpenAI-shaped error responses for /v1: `{"error":{"message","type","param","code"}}`.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http"
+import { sendJson } from "../http/Json.js"
 
-export const sendJson = (res: ServerResponse, status: number, body: string, headers?: OutgoingHttpHeaders) => {
-  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) })
-  res.end(body)
-}
+export { sendJson }
 
 export const sendError = (
   res: ServerResponse,

@@ -6,8 +6,8 @@
 import type { Endpoint } from "@llmlb/core"
 import { Effect, Schedule } from "effect"
 import { LbConfig } from "../Config.js"
-import { Upstreams } from "../proxy/Upstreams.js"
 import { Topology } from "../store/Topology.js"
+import { Upstreams } from "../upstream/Upstreams.js"
 
 export interface ModelObject {
   readonly id: string

@@ -4,7 +4,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Array as Arr, Effect } from "effect"
-import type { AuditEntry } from "../admin/Api.js"
+import type { AuditEntry } from "@llmlb/api"
 
 export type AuditRecord = Omit<AuditEntry, "id">
 

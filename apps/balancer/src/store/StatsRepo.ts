@@ -4,7 +4,18 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import type { EndpointCounters } from "../observability/Stats.js"
+
+/** The cumulative counters of one endpoint, as stored (one row of `endpoint_stats`). */
+export interface EndpointCounters {
+  readonly endpoint_id: string
+  readonly requests: number
+  readonly failures: number
+  readonly prompt_tokens: number
+  readonly completion_tokens: number
+  readonly estimated_tokens: number
+  /** Sum over the successful requests. */
+  readonly latency_seconds: number
+}
 
 export class StatsRepo extends Effect.Service<StatsRepo>()("StatsRepo", {
   effect: Effect.gen(function*() {

@@ -8,9 +8,9 @@
  * incoming position, its routing mode the global one, its wires the connected endpoints.
  */
 import { SqlClient } from "@effect/sql"
+import { BadRequest, Conflict, NotFound } from "@llmlb/api"
 import { Endpoint, IncomingBlock } from "@llmlb/core"
 import { Effect, Option } from "effect"
-import { BadRequest, Conflict, NotFound } from "../Errors.js"
 import { BlockRepo } from "./BlockRepo.js"
 import { EndpointRepo } from "./EndpointRepo.js"
 import { SettingsRepo } from "./SettingsRepo.js"

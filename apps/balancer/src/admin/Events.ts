@@ -7,12 +7,12 @@
  */
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Redacted, Stream } from "effect"
-import { EventTickets } from "../admin/EventTickets.js"
-import { safeEqual } from "../admin/Security.js"
+import { Unauthorized } from "@llmlb/api"
 import { LbConfig } from "../Config.js"
-import { Unauthorized } from "../Errors.js"
-import { Audit } from "./Audit.js"
-import { LiveState } from "./LiveState.js"
+import { Audit } from "../observability/Audit.js"
+import { LiveState } from "../observability/LiveState.js"
+import { EventTickets } from "./EventTickets.js"
+import { safeEqual } from "./Security.js"
 
 const STATE_EVERY = "1 second"
 const HEARTBEAT_EVERY = "15 seconds"

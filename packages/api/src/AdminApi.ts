@@ -1,6 +1,6 @@
 /**
  * The admin API under /admin/api, declared once: payload and response schemas here drive validation,
- * the handlers' types and the OpenAPI document.
+ * the handlers' types, the OpenAPI document and the web app's client.
  *
  * Every group carries `.middleware(AdminAuth)` itself: on the whole HttpApi the guard works the same,
  * but the OpenAPI generator then writes `"security": []` on each operation, which says "no auth".
@@ -9,9 +9,8 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { ClientToken, Endpoint, IncomingBlock } from "@llmlb/core"
 import { Schema } from "effect"
-import { BadRequest, Conflict, NotFound } from "../Errors.js"
-import { VERSION } from "../Version.js"
-import { AdminAuth } from "./Security.js"
+import { AdminAuth } from "./AdminAuth.js"
+import { BadRequest, Conflict, NotFound } from "./Errors.js"
 
 const rates = {
   requests: Schema.Number,
@@ -228,5 +227,7 @@ export class AdminApi extends HttpApi.make("admin")
   .add(EventsGroup)
   .prefix("/admin/api")
   .annotate(OpenApi.Title, "LLM Load Balancer admin API")
-  .annotate(OpenApi.Version, VERSION)
 {}
+
+/** The admin API as the balancer serves it: its OpenAPI document states the balancer's version. */
+export const adminApiOf = (version: string) => AdminApi.annotate(OpenApi.Version, version)
