@@ -51,3 +51,79 @@ export class MinuteLimit {
     return this.window.msUntilBelow(now, this.limit)
   }
 }
+
+/** What a tokens-per-minute limit and the limits that replace it when it changes share. */
+class TokenLedger {
+  /** Real usage of the requests that ended, by the second they ended in. */
+  readonly window = new SlidingWindow(60)
+  /** What the requests in flight hold. */
+  reserved = 0
+}
+
+/**
+ * A tokens-per-minute limit that holds each request's estimate (prompt estimate + the completion it
+ * allows) from its admission to its end, then counts its real usage instead. Requests running at once
+ * therefore see each other: admitted estimates never sum past the limit, and what is counted can
+ * exceed it only by how far real usage exceeded the estimates. A request estimated above the whole
+ * limit holds the whole limit: it runs alone, when nothing else is counted, rather than never.
+ */
+export class TokenLimit {
+  constructor(readonly limit: number, private readonly ledger = new TokenLedger()) {}
+
+  /** The same minute and requests in flight under another limit. */
+  withLimit(limit: number): TokenLimit {
+    return new TokenLimit(limit, this.ledger)
+  }
+
+  /** Counted in the minute plus held by the requests in flight. */
+  used(now: number): number {
+    return this.ledger.window.sum(now) + this.ledger.reserved
+  }
+
+  remaining(now: number): number {
+    return Math.max(0, this.limit - this.used(now))
+  }
+
+  /** What a request of this estimate holds while it runs. */
+  holding(estimate: number): number {
+    return Math.min(estimate, this.limit)
+  }
+
+  /** Whether a request of this estimate may start now. */
+  allows(now: number, estimate: number): boolean {
+    return this.used(now) + this.holding(estimate) <= this.limit
+  }
+
+  /** Holds a request's estimate; answers what it holds, which {@link settle} gives back. */
+  reserve(estimate: number): number {
+    const held = this.holding(estimate)
+    this.ledger.reserved += held
+    return held
+  }
+
+  /** Ends a request that held `held`: its real usage counts in the minute from `now`, the rest is free again. */
+  settle(now: number, held: number, used: number): void {
+    this.ledger.reserved -= held
+    if (used > 0) this.ledger.window.add(now, used)
+  }
+
+  /**
+   * Milliseconds until enough of the minute has slid out for one more token to fit (0 when one fits
+   * now), as in OpenAI's `x-ratelimit-reset-tokens`.
+   */
+  resetMs(now: number): number {
+    return this.waitMs(now, 1)
+  }
+
+  /**
+   * Milliseconds until a request of this estimate fits, if the requests in flight used nothing more:
+   * how long a refused request should wait. When they alone leave no room, it is at least a second
+   * (they free their hold as they end, which the minute cannot foresee).
+   */
+  waitMs(now: number, estimate: number): number {
+    const { reserved, window } = this.ledger
+    const room = this.limit - this.holding(estimate)
+    if (reserved <= room) return window.msUntilBelow(now, room - reserved + 1)
+    return Math.max(1000, window.msUntilBelow(now, room + 1))
+  }
+}
