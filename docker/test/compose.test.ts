@@ -1,0 +1,264 @@
+import { describe, expect, it } from "@effect/vitest"
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import { parse } from "yaml"
+import {
+  compose,
+  dockerfile,
+  envFile,
+  envNamesReadBy,
+  interpolatedNames,
+  read,
+  ROOT,
+  serviceEnv,
+  stageEnv
+} from "./support/Repo.js"
+
+const env = envFile(".env.example")
+const { services, networks, volumes } = compose()
+const lbReads = envNamesReadBy("apps/balancer/src", /^(LB|OTEL)_/)
+const lpReads = envNamesReadBy("apps/producer/src", /^LP_/)
+
+const CORE = ["load-balancer", "load-producer", "nginx"]
+const MONITORING = ["prometheus", "grafana"]
+const DEMO = ["sim-fast", "sim-medium", "sim-slow", "demo-setup"]
+const ONE_SHOT = new Set(["demo-setup"])
+
+/** The image stage a compose service builds, when it builds one of ours. */
+const builtStage = (name: string) => {
+  const build = services[name]!["build"]
+  return build === undefined ? undefined : dockerfile(build.dockerfile).stages.get(build.target)
+}
+
+const seconds = (duration: string) => {
+  const match = /^(\d+)s$/.exec(duration)
+  if (!match) throw new Error(`not a duration in seconds: ${duration}`)
+  return Number(match[1])
+}
+
+const ipv4 = (address: string) => address.split(".").reduce((n, octet) => n * 256 + Number(octet), 0)
+const inSubnet = (address: string, cidr: string) => {
+  const [base, bits] = cidr.split("/")
+  const mask = Number(bits) === 0 ? 0 : (0xffffffff << (32 - Number(bits))) >>> 0
+  return ((ipv4(address) & mask) >>> 0) === ((ipv4(base!) & mask) >>> 0)
+}
+
+describe("docker-compose.yml", () => {
+  it("runs the balancer, the producer and nginx by default, monitoring and demo services only in their profiles", () => {
+    expect(Object.keys(services).sort()).toEqual([...CORE, ...MONITORING, ...DEMO].sort())
+    for (const name of CORE) expect(services[name]!["profiles"], name).toBeUndefined()
+    for (const name of MONITORING) expect(services[name]!["profiles"], name).toEqual(["monitoring"])
+    for (const name of DEMO) expect(services[name]!["profiles"], name).toEqual(["demo"])
+  })
+
+  it("hardens every service: no privilege gain, no capabilities, read-only root with a tmpfs /tmp, 512 MB, rotated JSON logs", () => {
+    for (const [name, service] of Object.entries(services)) {
+      expect(service["security_opt"], name).toContain("no-new-privileges:true")
+      expect(service["cap_drop"], name).toEqual(["ALL"])
+      expect(service["read_only"], name).toBe(true)
+      expect(service["tmpfs"], name).toContain("/tmp")
+      expect(service["deploy"]?.resources?.limits?.memory, name).toBe("512M")
+      expect(service["logging"], name).toEqual({ driver: "json-file", options: { "max-size": "10m", "max-file": "3" } })
+      expect(service["restart"], name).toBe(ONE_SHOT.has(name) ? "no" : "unless-stopped")
+    }
+  })
+
+  it("gives every long-running service a healthcheck: the image's own HEALTHCHECK for our images, a command for the others", () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (ONE_SHOT.has(name)) {
+        expect(service["healthcheck"], name).toEqual({ disable: true })
+        continue
+      }
+      expect(service["healthcheck"]?.interval, name).toMatch(/^\d+s$/)
+      const stage = builtStage(name)
+      if (stage === undefined) {
+        expect(service["healthcheck"].test?.[0], name).toBe("CMD")
+      } else {
+        expect(service["healthcheck"].test, name).toBeUndefined()
+        expect(stage.getHEALTHCHECKs(), name).toHaveLength(1)
+      }
+    }
+  })
+
+  it("builds the balancer, the producer and the simulator from stages that exist", () => {
+    const built = Object.entries(services).filter(([, s]) => s["build"] !== undefined)
+    expect(Object.fromEntries(built.map(([name, s]) => [name, `${s["build"].dockerfile}#${s["build"].target}`]))).toEqual({
+      "load-balancer": "docker/balancer.Dockerfile#balancer",
+      "load-producer": "docker/producer.Dockerfile#producer",
+      "sim-fast": "docker/balancer.Dockerfile#upstream-sim",
+      "sim-medium": "docker/balancer.Dockerfile#upstream-sim",
+      "sim-slow": "docker/balancer.Dockerfile#upstream-sim",
+      "demo-setup": "docker/balancer.Dockerfile#upstream-sim"
+    })
+    for (const [name, service] of built) {
+      expect(service["build"].context, name).toBe(".")
+      expect(builtStage(name), name).toBeDefined()
+    }
+  })
+
+  it("pins every third-party image to a version", () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (service["build"] !== undefined) continue
+      expect(service["image"], name).toMatch(/^[a-z0-9./-]+:v?\d+\.\d+\.\d+(-[a-z0-9.]+)?$/)
+    }
+  })
+
+  it("publishes nginx on HTTP_PORT and the apps on the loopback only", () => {
+    expect(services["nginx"]!["ports"]).toEqual([`${env.set.get("HTTP_PORT")}:8080`])
+    expect(read("docker/nginx/nginx.conf")).toMatch(/^\s*listen 8080;$/m)
+    expect(services["load-balancer"]!["ports"]).toEqual(["127.0.0.1:8090:8090"])
+    expect(services["load-producer"]!["ports"]).toEqual(["127.0.0.1:8088:8088"])
+    expect(serviceEnv(services["load-balancer"]!)["LB_PORT"]).toBe("8090")
+    expect(serviceEnv(services["load-producer"]!)["LP_PORT"]).toBe("8088")
+    for (const name of MONITORING) {
+      for (const port of services[name]!["ports"]) expect(port, name).toMatch(/^127\.0\.0\.1:/)
+    }
+  })
+
+  it("keeps each app's database on its named volume at the path the image sets", () => {
+    const apps = [
+      ["load-balancer", "balancer-data", "LB_DB_PATH", "/data/load_balancer.db"],
+      ["load-producer", "producer-data", "LP_DB_PATH", "/data/load_producer.db"]
+    ] as const
+    for (const [name, volume, variable, path] of apps) {
+      const service = services[name]!
+      expect(service["volumes"], name).toEqual([`${volume}:/data`])
+      expect(volumes).toHaveProperty(volume)
+      expect(serviceEnv(service)[variable], name).toBe(path)
+      expect(stageEnv(builtStage(name)!)[variable], name).toBe(path)
+    }
+  })
+
+  it("passes the balancer only variables it reads, and every one it reads that the image does not fix", () => {
+    const set = serviceEnv(services["load-balancer"]!)
+    const fixedByImage = Object.keys(stageEnv(builtStage("load-balancer")!))
+    for (const name of Object.keys(set).filter((n) => n !== "NODE_OPTIONS")) expect(lbReads, name).toContain(name)
+    for (const name of lbReads) {
+      if (!fixedByImage.includes(name)) expect(Object.keys(set), name).toContain(name)
+    }
+  })
+
+  it("passes the producer only variables it reads, and every one it reads that the image does not fix", () => {
+    const set = serviceEnv(services["load-producer"]!)
+    const fixedByImage = Object.keys(stageEnv(builtStage("load-producer")!))
+    for (const name of Object.keys(set).filter((n) => n !== "NODE_OPTIONS")) expect(lpReads, name).toContain(name)
+    for (const name of lpReads) {
+      if (!fixedByImage.includes(name)) expect(Object.keys(set), name).toContain(name)
+    }
+  })
+
+  it("points the producer's new cards at the balancer through the compose network", () => {
+    const base = new URL(serviceEnv(services["load-producer"]!)["LP_DEFAULT_BASE_URL"]!)
+    expect(services).toHaveProperty(base.hostname)
+    expect(`${base.hostname}:${base.port}${base.pathname}`).toBe("load-balancer:8090/v1")
+  })
+
+  it("makes the balancer trust X-Forwarded-For from nginx's fixed address alone, inside the compose subnet", () => {
+    const nginxAddress = services["nginx"]!["networks"].llmlb.ipv4_address
+    const subnet = networks["llmlb"].ipam.config[0].subnet
+    expect(serviceEnv(services["load-balancer"]!)["LB_TRUSTED_PROXIES"]).toBe(nginxAddress)
+    expect(inSubnet(nginxAddress, subnet)).toBe(true)
+    expect(read("docker/nginx/nginx.conf")).toContain("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;")
+  })
+
+  it("waits longer than the balancer's drain timeout before killing it", () => {
+    const grace = seconds(services["load-balancer"]!["stop_grace_period"])
+    const drainDefault = /"LB_DRAIN_TIMEOUT_SECONDS",\s*(\d+)/.exec(read("apps/balancer/src/Config.ts"))
+    expect(drainDefault).not.toBeNull()
+    expect(grace).toBeGreaterThan(Number(drainDefault![1]))
+    expect(grace).toBeGreaterThan(Number(env.set.get("LB_DRAIN_TIMEOUT_SECONDS")))
+    expect(services["load-balancer"]!["stop_signal"]).toBe("SIGTERM")
+  })
+
+  it("refuses to start without the admin and producer tokens", () => {
+    const withoutTokens = new Map([...env.set].filter(([name]) => name !== "LB_ADMIN_TOKEN" && name !== "LP_TOKEN"))
+    expect(() => compose(withoutTokens)).toThrow(/LB_ADMIN_TOKEN|LP_TOKEN/)
+  })
+
+  it("starts nginx after both apps are healthy, the producer after the balancer", () => {
+    expect(services["nginx"]!["depends_on"]).toEqual({
+      "load-balancer": { condition: "service_healthy" },
+      "load-producer": { condition: "service_healthy" }
+    })
+    expect(services["load-producer"]!["depends_on"]).toEqual({ "load-balancer": { condition: "service_healthy" } })
+  })
+})
+
+describe(".env.example", () => {
+  it("sets or documents every variable docker-compose.yml reads", () => {
+    const text = read("docker-compose.yml")
+    const passedThrough = Object.values(services).flatMap((s) =>
+      Object.entries(serviceEnv(s)).filter(([, value]) => value === null).map(([name]) => name)
+    )
+    for (const name of [...interpolatedNames(text), ...passedThrough]) expect(env.all, name).toContain(name)
+  })
+
+  it("names only variables that the apps or the compose file read", () => {
+    const composeNames = interpolatedNames(read("docker-compose.yml"))
+    for (const name of env.all) {
+      expect(lbReads.has(name) || lpReads.has(name) || composeNames.has(name), name).toBe(true)
+    }
+  })
+
+  it("marks the admin token as the one to change", () => {
+    const text = read(".env.example")
+    expect(text).toMatch(/CHANGE[^\n]*\n(#[^\n]*\n)*LB_ADMIN_TOKEN=change-me/)
+    expect(env.set.get("LB_ADMIN_TOKEN")).toMatch(/^change-me/)
+    expect(env.set.get("LP_TOKEN")).toMatch(/^change-me/)
+  })
+
+  it("is not ignored by git, while .env is", () => {
+    expect(read(".gitignore")).toMatch(/^\.env$/m)
+    expect(read(".dockerignore")).toMatch(/^\.env$/m)
+  })
+})
+
+describe("the monitoring profile", () => {
+  it("scrapes the balancer's /metrics on the compose network", () => {
+    const prometheus = services["prometheus"]!
+    expect(prometheus["volumes"]).toContain("./docker/prometheus.yml:/etc/prometheus/prometheus.yml:ro")
+    expect(prometheus["command"]).toContain("--config.file=/etc/prometheus/prometheus.yml")
+    const config = parse(read("docker/prometheus.yml"))
+    const job = config.scrape_configs.find((j: any) => j.job_name === "llm-load-balancer")
+    expect(job.metrics_path).toBe("/metrics")
+    expect(job.static_configs[0].targets).toEqual([`load-balancer:${serviceEnv(services["load-balancer"]!)["LB_PORT"]}`])
+  })
+
+  it("provisions Grafana with the Prometheus service as default data source and the balancer's dashboard", () => {
+    const grafana = services["grafana"]!
+    const mounts = new Map<string, string>(grafana["volumes"].map((v: string) => {
+      const [source, target] = v.split(":")
+      return [target!, source!]
+    }))
+    expect(mounts.get("/etc/grafana/provisioning")).toBe("./docker/grafana/provisioning")
+
+    const datasources = parse(read("docker/grafana/provisioning/datasources/prometheus.yml")).datasources
+    expect(datasources).toEqual([expect.objectContaining({ type: "prometheus", url: "http://prometheus:9090", isDefault: true })])
+    expect(services).toHaveProperty("prometheus")
+
+    const [provider] = parse(read("docker/grafana/provisioning/dashboards/llm-load-balancer.yml")).providers
+    const dashboardPath = `${provider.options.path}/llm-load-balancer.json`
+    const dashboardSource = mounts.get(dashboardPath)
+    expect(dashboardSource).toBe("./docker/grafana/llm-load-balancer.json")
+    expect(existsSync(join(ROOT, dashboardSource!))).toBe(true)
+    const dashboard = JSON.parse(read("docker/grafana/llm-load-balancer.json"))
+    expect(dashboard.templating.list).toContainEqual(expect.objectContaining({ type: "datasource", query: "prometheus" }))
+  })
+})
+
+describe("the demo profile", () => {
+  it("wires the three simulators to the balancer once they and the balancer are healthy", () => {
+    const setup = services["demo-setup"]!
+    const endpoints: Array<{ name: string; base_url: string }> = JSON.parse(serviceEnv(setup)["DEMO_ENDPOINTS"]!)
+    expect(endpoints.map((e) => e.name)).toEqual(["sim-fast", "sim-medium", "sim-slow"])
+    for (const endpoint of endpoints) {
+      const url = new URL(endpoint.base_url)
+      const sim = services[url.hostname]!
+      expect(sim["command"]).toEqual(expect.arrayContaining(["--port", url.port, "--host", "0.0.0.0"]))
+      expect(setup["depends_on"][url.hostname]).toEqual({ condition: "service_healthy" })
+    }
+    expect(setup["depends_on"]["load-balancer"]).toEqual({ condition: "service_healthy" })
+    expect(new URL(serviceEnv(setup)["LB_URL"]!).host).toBe("load-balancer:8090")
+    expect(setup["entrypoint"]).toEqual(["node", "demo-setup.mjs"])
+  })
+})
