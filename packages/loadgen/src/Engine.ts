@@ -1,0 +1,210 @@
+/**
+ * The sending side of a run in one thread: paces sends on the schedule (open loop) or keeps N requests in
+ * flight (closed loop), builds each request, and reports sends, output chunks and records to a sink.
+ * Plain Node callbacks; the Effect run around it owns its lifetime.
+ */
+import type { Dispatcher } from "undici"
+import { waitUntil } from "./Pacer.js"
+import { estimateTokens, makePrompts, type PromptSource } from "./Prompts.js"
+import type { RequestRecord } from "./Records.js"
+import { InFlight, type RequestSpec } from "./Request.js"
+import { type Arrivals, rampConcurrency } from "./Schedule.js"
+import type { RunSettings } from "./Settings.js"
+
+export interface EngineSink {
+  /** A request left; `lagMs`: actual minus due time of a paced send (null when it waited for a slot). */
+  readonly onSend: (lagMs: number | null, warmup: boolean) => void
+  readonly onOutput: (ttftMs: number | null, gapMs: number | null, tokens: number) => void
+  readonly onRecord: (record: RequestRecord) => void
+  /** Nothing left to send and nothing in flight. */
+  readonly onIdle: () => void
+}
+
+export type Load =
+  | { readonly kind: "open"; readonly arrivals: Arrivals; readonly cap: number | null }
+  | { readonly kind: "closed"; readonly concurrency: number; readonly ramp: { readonly from: number; readonly to: number; readonly seconds: number } | null }
+
+export interface EnginePlan {
+  readonly settings: RunSettings
+  readonly model: string
+  readonly basePath: string
+  readonly load: Load
+  /** This thread's share of the requests: global index = local * stride + offset. */
+  readonly stride: number
+  readonly offset: number
+  /** `performance.now()` of the run's start (t = 0 of the schedule). */
+  readonly startAt: number
+  readonly runId: string
+}
+
+/** Builds the path, headers and body of request `index`: the body's fixed part is serialised once. */
+export const requestBuilder = (settings: RunSettings, model: string, basePath: string, runId: string) => {
+  const prompts: PromptSource = makePrompts(settings)
+  const chat = settings.route === "chat"
+  const path = `${basePath}${chat ? "/chat/completions" : "/completions"}`
+  const fixed: Record<string, unknown> = {
+    model,
+    max_tokens: settings.max_tokens,
+    stream: settings.stream,
+    ...(settings.stream ?
+      { stream_options: settings.continuous_usage ? { include_usage: true, continuous_usage_stats: true } : { include_usage: true } } :
+      {}),
+    ...(settings.temperature === undefined ? {} : { temperature: settings.temperature }),
+    ...(settings.ignore_eos === undefined ? {} : { ignore_eos: settings.ignore_eos }),
+    ...settings.extra_body
+  }
+  // The prompt goes last into a template of the serialised fixed fields: one JSON.stringify of the prompt a request.
+  const head = JSON.stringify(fixed).slice(0, -1)
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    ...(settings.api_key === undefined ? {} : { authorization: `Bearer ${settings.api_key}` })
+  }
+  const timeoutMs = settings.timeout * 1000
+  return (index: number, intendedAt: number, warmup: boolean): RequestSpec => {
+    const text = prompts.text(index)
+    const prompt = JSON.stringify(text)
+    const id = `${runId}-${index}`
+    return {
+      id,
+      path,
+      headers: { ...headers, "x-request-id": id },
+      body: chat ? `${head},"messages":[{"role":"user","content":${prompt}}]}` : `${head},"prompt":${prompt}}`,
+      stream: settings.stream,
+      continuousUsage: settings.continuous_usage,
+      inputEstimate: estimateTokens(text),
+      timeoutMs,
+      intendedAt,
+      warmup
+    }
+  }
+}
+
+export class Engine {
+  private readonly build: ReturnType<typeof requestBuilder>
+  private readonly inFlight = new Set<InFlight>()
+  /** Open loop with a cap: due sends waiting for a slot, with their due time and index. */
+  private readonly waiting: Array<{ readonly due: number; readonly index: number }> = []
+  private local = 0
+  /** No further request will be claimed (the waiting ones still go). */
+  private claimsDone = false
+  private stopped = false
+  private pacer: { cancel(): void } | null = null
+  private rampTimer: NodeJS.Timeout | undefined
+  /** `performance.now()` at which sending ends (duration), set once the warm-up is over. */
+  private endAt = Number.POSITIVE_INFINITY
+  private readonly totalRequests: number
+  private readonly warmupRequests: number
+  private readonly warmupMs: number
+
+  constructor(private readonly plan: EnginePlan, private readonly dispatcher: Dispatcher, private readonly sink: EngineSink) {
+    const s = plan.settings
+    this.build = requestBuilder(s, plan.model, plan.basePath, plan.runId)
+    const warmup = s.warmup
+    this.warmupRequests = warmup !== undefined && "requests" in warmup ? warmup.requests : 0
+    this.warmupMs = warmup !== undefined && "seconds" in warmup ? warmup.seconds * 1000 : 0
+    this.totalRequests = s.requests === undefined ? Number.POSITIVE_INFINITY : s.requests + this.warmupRequests
+    if (s.duration !== undefined && this.warmupRequests === 0) this.endAt = plan.startAt + this.warmupMs + s.duration * 1000
+  }
+
+  get active(): number {
+    return this.inFlight.size
+  }
+
+  start(): void {
+    const load = this.plan.load
+    if (load.kind === "open") return this.paceNext()
+    this.topUp()
+    if (load.ramp !== null && !this.claimsDone) this.rampTimer = setInterval(() => this.topUp(), 5)
+  }
+
+  /** Ends the run now: no more sends, in-flight requests are aborted with `reason`. */
+  stop(reason: string): void {
+    if (this.stopped) return
+    this.stopped = true
+    this.waiting.length = 0
+    this.endClaims()
+    for (const request of [...this.inFlight]) request.abort(reason)
+    this.checkIdle()
+  }
+
+  private endClaims(): void {
+    this.claimsDone = true
+    this.pacer?.cancel()
+    this.pacer = null
+    if (this.rampTimer !== undefined) clearInterval(this.rampTimer)
+    this.rampTimer = undefined
+  }
+
+  private checkIdle(): void {
+    if (this.claimsDone && this.waiting.length === 0 && this.inFlight.size === 0) this.sink.onIdle()
+  }
+
+  /** Takes the next global request index of this thread; -1 (and no more claims) when its share is spent. */
+  private claim(now: number): number {
+    const index = this.local * this.plan.stride + this.plan.offset
+    if (this.claimsDone || index >= this.totalRequests || now >= this.endAt) {
+      this.endClaims()
+      return -1
+    }
+    this.local++
+    return index
+  }
+
+  private paceNext(): void {
+    const load = this.plan.load as Extract<Load, { kind: "open" }>
+    const t = load.arrivals.next()
+    const due = t === null ? Number.POSITIVE_INFINITY : this.plan.startAt + t * 1000
+    if (t === null || due >= this.endAt) {
+      this.endClaims()
+      return this.checkIdle()
+    }
+    this.pacer = waitUntil(due, () => {
+      this.pacer = null
+      const index = this.claim(due)
+      if (index < 0) return this.checkIdle()
+      if (load.cap !== null && this.inFlight.size >= load.cap) this.waiting.push({ due, index })
+      else this.send(index, due, performance.now() - due)
+      this.paceNext()
+    })
+  }
+
+  /** Closed loop: start requests until the target concurrency is in flight. */
+  private topUp(): void {
+    const load = this.plan.load as Extract<Load, { kind: "closed" }>
+    const target = load.ramp === null ?
+      load.concurrency :
+      rampConcurrency(load.ramp.from, load.ramp.to, load.ramp.seconds * 1000, performance.now() - this.plan.startAt)
+    while (this.inFlight.size < target) {
+      const now = performance.now()
+      const index = this.claim(now)
+      if (index < 0) return this.checkIdle()
+      this.send(index, now, null)
+    }
+  }
+
+  private send(index: number, intendedAt: number, lagMs: number | null): void {
+    const warmup = index < this.warmupRequests || intendedAt - this.plan.startAt < this.warmupMs
+    if (!warmup && this.endAt === Number.POSITIVE_INFINITY && this.plan.settings.duration !== undefined) {
+      this.endAt = intendedAt + this.plan.settings.duration * 1000
+    }
+    const request = new InFlight(this.build(index, intendedAt, warmup), this.sink, (record) => {
+      this.inFlight.delete(request)
+      this.sink.onRecord(record)
+      this.afterRecord()
+    })
+    this.inFlight.add(request)
+    this.sink.onSend(lagMs, warmup)
+    request.send(this.dispatcher)
+  }
+
+  private afterRecord(): void {
+    const load = this.plan.load
+    if (load.kind === "closed") {
+      if (!this.claimsDone) this.topUp()
+    } else if (this.waiting.length > 0 && (load.cap === null || this.inFlight.size < load.cap)) {
+      const next = this.waiting.shift()!
+      this.send(next.index, next.due, null)
+    }
+    this.checkIdle()
+  }
+}
