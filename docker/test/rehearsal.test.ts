@@ -1,0 +1,157 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
+import { existsSync, readdirSync, statSync } from "node:fs"
+import { join } from "node:path"
+import { compose, healthcheckCommand, read, ROOT, serviceEnv } from "./support/Repo.js"
+import { deploy, type Deployment, freePort, NODE_UID, runAsNode, startAsNode, waitFor200 } from "./support/Rehearsal.js"
+
+const ADMIN_TOKEN = "rehearsal-admin-token-0123456789"
+const PRODUCER_TOKEN = "rehearsal-producer-token-0123456789"
+
+/** The stage's exec-form CMD without its leading `node`. */
+const cmdArgs = (d: Deployment) => {
+  const argv: Array<string> = JSON.parse(d.stage.getCMDs()[0]!.getArgumentsContent()!)
+  expect(argv[0]).toBe("node")
+  return argv.slice(1)
+}
+
+/** The stage's ENV with the image's /app and /data moved to the deployment's directories. */
+const envIn = (d: Deployment, overrides: Record<string, string>) => ({
+  ...Object.fromEntries(Object.entries(d.env).map(([name, value]) => [
+    name,
+    value.replace(/^\/app(?=\/|$)/, d.app).replace(/^\/data(?=\/|$)/, d.data)
+  ])),
+  ...overrides
+})
+
+/** Runs the stage's HEALTHCHECK command the way Docker does: in the container, as its user, with its env. */
+const healthcheck = (d: Deployment, env: Record<string, string>) => runAsNode(d.app, healthcheckCommand(d.stage).slice(1), env)
+
+const onlyDeployment = (d: Deployment, web: string) => {
+  expect(readdirSync(d.app).sort()).toEqual(["main.js", "node_modules", "package.json", "web"])
+  expect(readdirSync(join(d.app, "node_modules")).sort()).toEqual(["better-sqlite3", "bindings", "file-uri-to-path"])
+  expect(readdirSync(join(d.app, "node_modules/better-sqlite3/build/Release"))).toEqual(["better_sqlite3.node"])
+  expect(existsSync(join(d.app, "web/index.html")), web).toBe(true)
+  // Nothing above the deployment could supply a module instead.
+  for (let dir = join(d.app, ".."); dir !== "/"; dir = join(dir, "..")) expect(existsSync(join(dir, "node_modules")), dir).toBe(false)
+}
+
+describe("the balancer's runtime stage, rehearsed", () => {
+  it.scopedLive("starts as uid 1000 from its deployment alone, passes its healthcheck, serves the editor, exits 0 on SIGTERM", () =>
+    Effect.gen(function*() {
+      const d = deploy("docker/balancer.Dockerfile", "balancer")
+      onlyDeployment(d, "apps/web/dist/editor")
+      const port = yield* freePort()
+      const env = envIn(d, { LB_HOST: "127.0.0.1", LB_PORT: String(port), LB_ADMIN_TOKEN: ADMIN_TOKEN })
+      const lb = yield* startAsNode(d.app, cmdArgs(d), env)
+      const url = `http://127.0.0.1:${port}`
+      yield* waitFor200(`${url}/health`, lb)
+
+      const health = yield* Effect.promise(() => fetch(`${url}/health`).then((r) => r.json()))
+      expect(health).toMatchObject({ status: "ok", version: JSON.parse(read("apps/balancer/package.json")).version })
+      expect(yield* healthcheck(d, env)).toMatchObject({ code: 0 })
+      const editor = yield* Effect.promise(() => fetch(`${url}/admin/`))
+      expect(editor.status).toBe(200)
+      expect(editor.headers.get("content-type")).toMatch(/^text\/html/)
+      if (process.getuid?.() === 0) expect(statSync(join(d.data, "load_balancer.db")).uid).toBe(NODE_UID)
+
+      lb.child.kill("SIGTERM")
+      expect(yield* Effect.promise(() => lb.exited)).toBe(0)
+      expect((yield* healthcheck(d, env)).code).toBe(1)
+    }))
+})
+
+describe("the producer's runtime stage, rehearsed", () => {
+  it.scopedLive("starts as uid 1000 from its deployment alone, passes its healthcheck, serves its page, exits 0 on SIGTERM", () =>
+    Effect.gen(function*() {
+      const d = deploy("docker/producer.Dockerfile", "producer")
+      onlyDeployment(d, "apps/web/dist/producer")
+      const port = yield* freePort()
+      const env = envIn(d, { LP_HOST: "127.0.0.1", LP_PORT: String(port), LP_TOKEN: PRODUCER_TOKEN })
+      const producer = yield* startAsNode(d.app, cmdArgs(d), env)
+      const url = `http://127.0.0.1:${port}`
+      yield* waitFor200(`${url}/health`, producer)
+
+      expect(yield* healthcheck(d, env)).toMatchObject({ code: 0 })
+      const page = yield* Effect.promise(() => fetch(`${url}/`))
+      expect(page.status).toBe(200)
+      expect(page.headers.get("content-type")).toMatch(/^text\/html/)
+      if (process.getuid?.() === 0) expect(statSync(join(d.data, "load_producer.db")).uid).toBe(NODE_UID)
+
+      producer.child.kill("SIGTERM")
+      expect(yield* Effect.promise(() => producer.exited)).toBe(0)
+      expect((yield* healthcheck(d, env)).code).toBe(1)
+    }))
+})
+
+describe("the demo profile, rehearsed", () => {
+  it.scopedLive("the simulators' image and demo-setup wire three upstreams to the balancer, idempotently", () =>
+    Effect.gen(function*() {
+      const { services } = compose()
+      const sims = deploy("docker/balancer.Dockerfile", "upstream-sim")
+      expect(readdirSync(sims.app).sort()).toEqual(["demo-setup.mjs", "main.js", "package.json"])
+      const entrypoint: Array<string> = JSON.parse(sims.stage.getENTRYPOINTs()[0]!.getArgumentsContent()!)
+      expect(entrypoint).toEqual(["node", "main.js"])
+
+      // Each simulator with its compose command, on a free loopback port instead of the container's 8000.
+      const simPorts = new Map<string, number>()
+      for (const name of ["sim-fast", "sim-medium", "sim-slow"]) {
+        const port = yield* freePort()
+        const command: Array<string> = services[name]!["command"]
+        const args = command.map((arg, i) => command[i - 1] === "--port" ? String(port) : command[i - 1] === "--host" ? "127.0.0.1" : arg)
+        const sim = yield* startAsNode(sims.app, [...entrypoint.slice(1), ...args], envIn(sims, {}))
+        yield* waitFor200(`http://127.0.0.1:${port}/health`, sim)
+        simPorts.set(name, port)
+      }
+
+      const lbDeployment = deploy("docker/balancer.Dockerfile", "balancer")
+      const lbPort = yield* freePort()
+      const lbEnv = envIn(lbDeployment, { LB_HOST: "127.0.0.1", LB_PORT: String(lbPort), LB_ADMIN_TOKEN: ADMIN_TOKEN })
+      const lb = yield* startAsNode(lbDeployment.app, cmdArgs(lbDeployment), lbEnv)
+      const lbUrl = `http://127.0.0.1:${lbPort}`
+      yield* waitFor200(`${lbUrl}/health`, lb)
+
+      // demo-setup with its compose environment, the compose host names pointed at the loopback ports.
+      const setupEnv = serviceEnv(services["demo-setup"]!)
+      let endpoints = setupEnv["DEMO_ENDPOINTS"]!
+      for (const [name, port] of simPorts) endpoints = endpoints.replaceAll(`//${name}:8000/`, `//127.0.0.1:${port}/`)
+      const env = { LB_URL: lbUrl, LB_ADMIN_TOKEN: ADMIN_TOKEN, DEMO_ENDPOINTS: endpoints, DEMO_WAIT_SECONDS: "20" }
+      const entry: Array<string> = services["demo-setup"]!["entrypoint"]
+      const first = yield* runAsNode(sims.app, entry.slice(1), env)
+      expect(first.code, first.output).toBe(0)
+      expect(first.output.match(/registered sim-/g)).toHaveLength(3)
+
+      const admin = { "x-admin-token": ADMIN_TOKEN }
+      const listed: Array<any> = yield* Effect.promise(() => fetch(`${lbUrl}/admin/api/endpoints`, { headers: admin }).then((r) => r.json()))
+      expect(listed.map((e) => [e.name, e.connected, e.token_quota_percent]).sort()).toEqual([
+        ["sim-fast", true, 50],
+        ["sim-medium", true, 30],
+        ["sim-slow", true, 20]
+      ])
+      const chat = yield* Effect.promise(() =>
+        fetch(`${lbUrl}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "demo-model", messages: [{ role: "user", content: "hello" }], max_tokens: 4 })
+        })
+      )
+      expect(chat.status).toBe(200)
+      expect(listed.map((e) => e.name)).toContain(chat.headers.get("x-lb-endpoint"))
+
+      const again = yield* runAsNode(sims.app, entry.slice(1), env)
+      expect(again.code, again.output).toBe(0)
+      expect(again.output.match(/already registered/g)).toHaveLength(3)
+      const after: Array<unknown> = yield* Effect.promise(() => fetch(`${lbUrl}/admin/api/endpoints`, { headers: admin }).then((r) => r.json()))
+      expect(after).toHaveLength(3)
+    }))
+})
+
+describe("docker/deploy.mjs", () => {
+  it("refuses an unknown target with its usage and exit code 1", () => {
+    const run = spawnSync(process.execPath, ["docker/deploy.mjs", "toString", "/tmp/llmlb-never-written"], { cwd: ROOT, encoding: "utf8" })
+    expect(run.status).toBe(1)
+    expect(run.stderr).toContain("usage: node docker/deploy.mjs balancer|producer|upstream-sim <out-dir>")
+    expect(existsSync("/tmp/llmlb-never-written")).toBe(false)
+  })
+})
