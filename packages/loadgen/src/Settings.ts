@@ -40,7 +40,7 @@ const withDefault = <S extends Schema.Schema.Any>(schema: S, value: () => Schema
 
 export const RunSettings = Schema.Struct({
   base_url: Schema.String.pipe(
-    Schema.filter((s) => /^https?:\/\/[^/]/.test(s) || "an http(s) URL such as http://127.0.0.1:8090/v1")
+    Schema.filter((s) => /^https?:\/\/[^/]/.test(s) || "must be an http(s) URL such as http://127.0.0.1:8090/v1")
   ),
   api_key: Schema.optional(Schema.String),
   model: Schema.optional(Schema.NonEmptyString),
