@@ -37,6 +37,11 @@ export interface SimOptions {
   readonly apiKey: string | null
   readonly fault: Fault
   readonly embeddingDims: number
+  /**
+   * Chat streams: send the role-only opening chunk as soon as the request runs, before the TTFT delay
+   * (default false: with the first token, as vLLM does). Shows a client that counts it as the first token.
+   */
+  readonly roleChunkEarly: boolean
 }
 
 export const defaultOptions: SimOptions = {
@@ -47,7 +52,8 @@ export const defaultOptions: SimOptions = {
   maxConcurrency: 0,
   apiKey: null,
   fault: { kind: "none" },
-  embeddingDims: 8
+  embeddingDims: 8,
+  roleChunkEarly: false
 }
 
 export class SimOptionsError extends Error {
@@ -125,7 +131,8 @@ const optionKeys: ReadonlyArray<keyof SimOptions> = [
   "maxConcurrency",
   "apiKey",
   "fault",
-  "embeddingDims"
+  "embeddingDims",
+  "roleChunkEarly"
 ]
 
 /**
@@ -163,6 +170,11 @@ export const mergeOptions = (base: SimOptions, patch: unknown): SimOptions => {
     fault: p["fault"] === undefined ? base.fault : parseFault(p["fault"]),
     embeddingDims: p["embeddingDims"] === undefined ?
       base.embeddingDims :
-      integerAtLeast("embeddingDims", p["embeddingDims"], 1)
+      integerAtLeast("embeddingDims", p["embeddingDims"], 1),
+    roleChunkEarly: p["roleChunkEarly"] === undefined ?
+      base.roleChunkEarly :
+      typeof p["roleChunkEarly"] === "boolean" ?
+      p["roleChunkEarly"] :
+      fail(`roleChunkEarly must be a boolean, got ${show(p["roleChunkEarly"])}`)
   }
 }

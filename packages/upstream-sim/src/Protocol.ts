@@ -13,6 +13,8 @@ export interface GenRequest {
   readonly model: string
   readonly stream: boolean
   readonly includeUsage: boolean
+  /** vLLM's `stream_options.continuous_usage_stats`: a usage block on every chunk (with `include_usage`). */
+  readonly continuousUsage: boolean
   /** Whitespace-separated words of the prompt text (token ids count one each), at least 1. */
   readonly promptTokens: number
   /** max_completion_tokens ?? max_tokens, null when absent. */
@@ -137,11 +139,17 @@ export const parseGenRequest = (route: Route, body: unknown, models: ReadonlyArr
   if (typeof stream !== "boolean") return stream
   const streamOptions = body["stream_options"]
   let includeUsage = false
+  let continuousUsage = false
   if (streamOptions !== undefined && streamOptions !== null) {
     if (!isRecord(streamOptions)) return badRequest("stream_options: Input should be a valid dictionary")
     const iu = optionalBoolean(streamOptions, "include_usage")
     if (typeof iu !== "boolean") return badRequest("stream_options.include_usage: Input should be a valid boolean")
     includeUsage = iu
+    const cu = optionalBoolean(streamOptions, "continuous_usage_stats")
+    if (typeof cu !== "boolean") {
+      return badRequest("stream_options.continuous_usage_stats: Input should be a valid boolean")
+    }
+    continuousUsage = iu && cu
   }
   const maxTokens = optionalCount(body, "max_tokens")
   if (typeof maxTokens === "object" && maxTokens !== null) return maxTokens
@@ -184,6 +192,7 @@ export const parseGenRequest = (route: Route, body: unknown, models: ReadonlyArr
     model,
     stream: route !== "embeddings" && stream,
     includeUsage,
+    continuousUsage,
     promptTokens: Math.max(1, promptTokens),
     maxTokens: maxCompletionTokens ?? maxTokens,
     choices,
@@ -297,20 +306,29 @@ export class ChunkWriter {
     this.suffix = req.includeUsage ? `],"usage":null}\n\n` : `]}\n\n`
   }
 
-  /** Chat only: the first chunk, `delta: {role: "assistant", content: ""}`. */
-  role(): string {
-    return `${this.prefix}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}${this.suffix}`
+  /** With continuous usage stats, the chunk's usage so far (vLLM: on every chunk), else the fixed suffix. */
+  private end(completionTokens: number): string {
+    return this.req.continuousUsage ?
+      `],"usage":${JSON.stringify(usageOf(this.req.promptTokens, completionTokens))}}\n\n` :
+      this.suffix
   }
 
-  /** One token of one choice; `finish` on the last one. */
-  token(index: number, text: string, finish: "stop" | "length" | null): string {
+  /** Chat only: the first chunk, `delta: {role: "assistant", content: ""}`. */
+  role(): string {
+    return `${this.prefix}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}${
+      this.end(0)
+    }`
+  }
+
+  /** One token of one choice; `finish` on the last one; `completionTokens`: generated so far, this one included. */
+  token(index: number, text: string, finish: "stop" | "length" | null, completionTokens = 0): string {
     return this.req.route === "chat" ?
       `${this.prefix}{"index":${index},"delta":{"content":"${text}"},"logprobs":null,${
         finish === null ? `"finish_reason":null` : `"finish_reason":"${finish}","stop_reason":null`
-      }}${this.suffix}` :
+      }}${this.end(completionTokens)}` :
       `${this.prefix}{"index":${index},"text":"${text}","logprobs":null,"finish_reason":${
         finish === null ? "null" : `"${finish}"`
-      },"stop_reason":null}${this.suffix}`
+      },"stop_reason":null}${this.end(completionTokens)}`
   }
 
   /** The usage-only chunk (`choices: []`) sent when `stream_options.include_usage` is true. */

@@ -107,6 +107,8 @@ class Job {
   chunks = 0
   step = 0
   writer: ChunkWriter | undefined = undefined
+  /** The role-only chunk went out before the first token (`roleChunkEarly`). */
+  roleSent = false
   readonly id: string
   readonly created: number
   readonly tokens: number
@@ -333,10 +335,10 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
       if (job.state !== RUNNING) return
       const k = job.step++
       const last = k === steps - 1
-      if (k === 0 && req.route === "chat" && !emit(job, writer.role(), false)) return
+      if (k === 0 && req.route === "chat" && !job.roleSent && !emit(job, writer.role(), false)) return
       const text = job.tokens === 0 ? "" : tokenText(k + 1)
       for (let i = 0; i < req.choices; i++) {
-        if (!emit(job, writer.token(i, text, last ? job.finish : null), false)) return
+        if (!emit(job, writer.token(i, text, last ? job.finish : null, job.tokens === 0 ? 0 : k * req.choices + i + 1), false)) return
       }
       if (last) {
         if (req.includeUsage && !emit(job, writer.usage(job.tokens * req.choices), false)) return
@@ -380,6 +382,11 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
       opts.ttftMs :
       opts.ttftMs + opts.interTokenMs * Math.max(job.tokens - 1, 0)
     const run = req.stream ? streamStep : respond
+    if (req.stream && req.route === "chat" && opts.roleChunkEarly && delay > 0) {
+      job.writer = new ChunkWriter(req, job.id, job.created)
+      if (!emit(job, job.writer.role(), false)) return
+      job.roleSent = true
+    }
     if (delay > 0) {
       if (req.stream) job.res.flushHeaders()
       job.timer = setTimeout(run, delay, job)
