@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process"
 import { existsSync, readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { compose, healthcheckCommand, read, ROOT, serviceEnv } from "./support/Repo.js"
-import { deploy, type Deployment, freePort, NODE_UID, runAsNode, startAsNode, waitFor200 } from "./support/Rehearsal.js"
+import { deploy, type Deployment, envIn, freePort, NODE_UID, runAsNode, startAsNode, waitFor200 } from "./support/Rehearsal.js"
 
 const ADMIN_TOKEN = "rehearsal-admin-token-0123456789"
 const PRODUCER_TOKEN = "rehearsal-producer-token-0123456789"
@@ -15,15 +15,6 @@ const cmdArgs = (d: Deployment) => {
   expect(argv[0]).toBe("node")
   return argv.slice(1)
 }
-
-/** The stage's ENV with the image's /app and /data moved to the deployment's directories. */
-const envIn = (d: Deployment, overrides: Record<string, string>) => ({
-  ...Object.fromEntries(Object.entries(d.env).map(([name, value]) => [
-    name,
-    value.replace(/^\/app(?=\/|$)/, d.app).replace(/^\/data(?=\/|$)/, d.data)
-  ])),
-  ...overrides
-})
 
 /** Runs the stage's HEALTHCHECK command the way Docker does: in the container, as its user, with its env. */
 const healthcheck = (d: Deployment, env: Record<string, string>) => runAsNode(d.app, healthcheckCommand(d.stage).slice(1), env)

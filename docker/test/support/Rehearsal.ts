@@ -63,6 +63,15 @@ export const deploy = (file: string, target: string): Deployment => {
   return { app, data, stage, env: stageEnv(stage) }
 }
 
+/** The stage's ENV with the image's /app and /data moved to the deployment's directories, then `overrides`. */
+export const envIn = (d: Deployment, overrides: Readonly<Record<string, string>>): Record<string, string> => ({
+  ...Object.fromEntries(Object.entries(d.env).map(([name, value]) => [
+    name,
+    value.replace(/^\/app(?=\/|$)/, d.app).replace(/^\/data(?=\/|$)/, d.data)
+  ])),
+  ...overrides
+})
+
 export interface Started {
   readonly child: ChildProcess
   readonly output: () => string

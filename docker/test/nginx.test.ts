@@ -1,0 +1,225 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { createServer, type IncomingHttpHeaders, request } from "node:http"
+import type { AddressInfo } from "node:net"
+import { gunzipSync } from "node:zlib"
+import { type Directive, find, nginxTest, parseNginx, startNginx } from "./support/Nginx.js"
+import { deploy, type Deployment, envIn, freePort, startAsNode, waitFor200 } from "./support/Rehearsal.js"
+import { read } from "./support/Repo.js"
+
+const config = parseNginx(read("docker/nginx/nginx.conf"))
+const http = find(config, "http")[0]!.block!
+const server = find(http, "server")[0]!.block!
+const location = (...args: ReadonlyArray<string>) => {
+  const [found] = find(server, "location", ...args)
+  if (found === undefined) throw new Error(`no location ${args.join(" ")}`)
+  return found.block!
+}
+const value = (block: ReadonlyArray<Directive>, name: string) => find(block, name).map((d) => d.args.join(" "))
+const seconds = (duration: string) => Number(/^(\d+)s$/.exec(duration)![1])
+
+describe("docker/nginx/nginx.conf", () => {
+  it("passes nginx -t with the upstream names on 127.0.0.1", () => {
+    const result = nginxTest()
+    expect(result.status, result.stderr).toBe(0)
+    expect(result.stderr).toContain("syntax is ok")
+  })
+
+  it("compresses text, JSON, JavaScript, CSS and SVG, never event streams", () => {
+    expect(value(http, "gzip")).toEqual(["on"])
+    expect(value(http, "gzip_proxied")).toEqual(["any"])
+    const types = find(http, "gzip_types")[0]!.args
+    for (const type of ["text/plain", "text/css", "application/json", "application/javascript", "text/javascript", "image/svg+xml"]) {
+      expect(types).toContain(type)
+    }
+    expect(types).not.toContain("text/event-stream")
+  })
+
+  it("adds the three security headers to every response, in one place that no location overrides", () => {
+    const added = find(http, "add_header").map((d) => d.args)
+    expect(added).toEqual([
+      ["X-Content-Type-Options", "nosniff", "always"],
+      ["X-Frame-Options", "DENY", "always"],
+      ["Referrer-Policy", "no-referrer", "always"]
+    ])
+    // An add_header in a server or location would drop the inherited ones there.
+    const nested = (block: ReadonlyArray<Directive>): ReadonlyArray<Directive> => block.flatMap((d) => d.block ? [...d.block, ...nested(d.block)] : [])
+    expect(nested(http).filter((d) => d.name === "add_header" || d.name === "proxy_set_header")).toEqual([])
+  })
+
+  it("accepts bodies of 10 MB everywhere and sets X-Forwarded-For", () => {
+    expect(value(http, "client_max_body_size")).toEqual(["10m"])
+    expect(value(http, "proxy_set_header")).toContain("X-Forwarded-For $proxy_add_x_forwarded_for")
+  })
+
+  it("streams /v1/ and /admin/api/events unbuffered with read timeouts of at least 300 s", () => {
+    for (const block of [location("/v1/"), location("=", "/admin/api/events")]) {
+      expect(value(block, "proxy_buffering")).toEqual(["off"])
+      expect(seconds(value(block, "proxy_read_timeout")[0]!)).toBeGreaterThanOrEqual(300)
+    }
+  })
+
+  it("upgrades the producer's /api/live to a WebSocket", () => {
+    expect(value(location("=", "/api/live"), "proxy_pass")).toEqual(["http://load_producer"])
+    expect(value(http, "proxy_http_version")).toEqual(["1.1"])
+    expect(value(http, "proxy_set_header")).toEqual(expect.arrayContaining([
+      "Upgrade $http_upgrade",
+      "Connection $connection_upgrade"
+    ]))
+  })
+})
+
+/** A raw HTTP/1.1 exchange (fetch hides Content-Encoding handling and cannot choose its local address). */
+const exchange = (
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: Buffer | string; localAddress?: string } = {}
+) =>
+  Effect.promise(() =>
+    new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer; chunkTimes: Array<number> }>((resolve, reject) => {
+      const started = Date.now()
+      const req = request(url, { method: options.method ?? "GET", headers: options.headers, localAddress: options.localAddress }, (res) => {
+        const chunks: Array<Buffer> = []
+        const chunkTimes: Array<number> = []
+        res.on("data", (c: Buffer) => {
+          chunks.push(c)
+          chunkTimes.push(Date.now() - started)
+        })
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks), chunkTimes }))
+      })
+      req.on("error", reject)
+      req.end(options.body)
+    })
+  )
+
+const SECURITY_HEADERS = { "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" }
+const ADMIN_TOKEN = "nginx-test-admin-token-0123456789"
+
+/** Stands in for the producer: answers its page and accepts the WebSocket upgrade of /api/live. */
+const producerStandIn = Effect.acquireRelease(
+  Effect.promise(() =>
+    new Promise<{ port: number; upgrades: Array<IncomingHttpHeaders>; close: () => void }>((resolve) => {
+      const upgrades: Array<IncomingHttpHeaders> = []
+      const standIn = createServer((_, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>producer</title>"))
+      standIn.on("upgrade", (req, socket) => {
+        upgrades.push(req.headers)
+        socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+      })
+      standIn.listen(0, "127.0.0.1", () =>
+        resolve({ port: (standIn.address() as AddressInfo).port, upgrades, close: () => standIn.close() })
+      )
+    })
+  ),
+  ({ close }) => Effect.sync(close)
+)
+
+const startDeployed = (d: Deployment, args: ReadonlyArray<string>, env: Record<string, string>, healthUrl: string) =>
+  Effect.gen(function*() {
+    const started = yield* startAsNode(d.app, args, env)
+    yield* waitFor200(healthUrl, started)
+    return started
+  })
+
+describe("nginx in front of the balancer, running", () => {
+  it.scopedLive("proxies with gzip, single security headers, unbuffered streams, the client's address, 413 and WebSocket upgrades", () =>
+    Effect.gen(function*() {
+      const simPort = yield* freePort()
+      const sim = deploy("docker/balancer.Dockerfile", "upstream-sim")
+      yield* startDeployed(
+        sim,
+        ["main.js", "--host", "127.0.0.1", "--port", String(simPort), "--model", "m1", "--itl-ms", "150", "--output-tokens", "6"],
+        envIn(sim, {}),
+        `http://127.0.0.1:${simPort}/health`
+      )
+      const lbPort = yield* freePort()
+      const lb = deploy("docker/balancer.Dockerfile", "balancer")
+      const lbUrl = `http://127.0.0.1:${lbPort}`
+      // nginx reaches the balancer from 127.0.0.1 here, as from NGINX_ADDRESS in compose.
+      yield* startDeployed(
+        lb,
+        ["main.js"],
+        envIn(lb, { LB_HOST: "127.0.0.1", LB_PORT: String(lbPort), LB_ADMIN_TOKEN: ADMIN_TOKEN, LB_TRUSTED_PROXIES: "127.0.0.1" }),
+        `${lbUrl}/health`
+      )
+      const producer = yield* producerStandIn
+      const port = yield* freePort()
+      const nginx = yield* startNginx(port, `127.0.0.1:${lbPort}`, `127.0.0.1:${producer.port}`)
+      const url = `http://127.0.0.1:${port}`
+      yield* Effect.promise(async () => {
+        for (let i = 0; i < 100; i++) {
+          if (await fetch(`${url}/nginx-health`).then((r) => r.ok, () => false)) return
+          await new Promise((r) => setTimeout(r, 50))
+        }
+        throw new Error(`nginx did not start: ${nginx.errors()}`)
+      })
+      const admin = { "x-admin-token": ADMIN_TOKEN }
+
+      // Every response carries each security header once: the balancer's, the producer's, nginx's own.
+      for (const path of ["/health", "/", "/nginx-health", "/metrics", "/admin/api/state"]) {
+        const res = yield* exchange(`${url}${path}`)
+        expect(res.headers, path).toMatchObject(SECURITY_HEADERS)
+      }
+      expect((yield* exchange(`${url}/metrics`)).status).toBe(404)
+      expect(JSON.parse(String((yield* exchange(`${url}/health`)).body))).toMatchObject({ status: "ok" })
+
+      // JSON is compressed.
+      const openapi = yield* exchange(`${url}/admin/api/openapi.json`, { headers: { "accept-encoding": "gzip" } })
+      expect(openapi.headers["content-encoding"]).toBe("gzip")
+      expect(JSON.parse(String(gunzipSync(openapi.body)))).toHaveProperty("openapi")
+
+      const created = yield* exchange(`${url}/admin/api/endpoints`, {
+        method: "POST",
+        headers: { ...admin, "content-type": "application/json" },
+        body: JSON.stringify({ name: "sim", base_url: `http://127.0.0.1:${simPort}/v1`, connected: true })
+      })
+      expect(created.status).toBe(201)
+
+      // A token stream arrives token by token, uncompressed: the first chunk long before the last.
+      const stream = yield* exchange(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "accept-encoding": "gzip" },
+        body: JSON.stringify({ model: "m1", stream: true, messages: [{ role: "user", content: "hi" }] })
+      })
+      expect(stream.status).toBe(200)
+      expect(stream.headers["content-encoding"]).toBeUndefined()
+      expect(String(stream.body)).toContain("data: [DONE]")
+      // 6 tokens 150 ms apart: buffering would deliver them together at the end.
+      expect(stream.chunkTimes.at(-1)! - stream.chunkTimes[0]!).toBeGreaterThan(500)
+
+      // The audit log records the client nginx saw (127.0.0.2), not what the client wrote into X-Forwarded-For.
+      const patched = yield* exchange(`${url}/admin/api/routing`, {
+        method: "PATCH",
+        localAddress: "127.0.0.2",
+        headers: { ...admin, "content-type": "application/json", "x-forwarded-for": "203.0.113.9" },
+        body: JSON.stringify({ mode: "priority" })
+      })
+      expect(patched.status).toBe(200)
+      const audit = JSON.parse(String((yield* exchange(`${lbUrl}/admin/api/audit?limit=1`, { headers: admin })).body))
+      expect(audit[0]).toMatchObject({ action: "settings.update", client_address: "127.0.0.2" })
+
+      // Over 10 MB: nginx answers 413 itself.
+      const tooLarge = yield* exchange(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: Buffer.alloc(10 * 1024 * 1024 + 1, 32)
+      })
+      expect(tooLarge.status).toBe(413)
+
+      // The producer's live feed is upgraded end to end.
+      const upgraded = yield* Effect.promise(() =>
+        new Promise<number>((resolve, reject) => {
+          const req = request(`${url}/api/live`, {
+            headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" }
+          })
+          req.on("upgrade", (res, socket) => {
+            socket.destroy()
+            resolve(res.statusCode!)
+          })
+          req.on("response", (res) => resolve(res.statusCode!))
+          req.on("error", reject)
+          req.end()
+        })
+      )
+      expect(upgraded).toBe(101)
+      expect(producer.upgrades[0]).toMatchObject({ upgrade: "websocket", connection: "upgrade" })
+    }))
+})

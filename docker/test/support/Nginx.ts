@@ -1,0 +1,102 @@
+/**
+ * docker/nginx/nginx.conf for tests: read as a tree of directives, and rewritten to run here, unprivileged or as
+ * root, without touching /etc/nginx: the compose upstream names become loopback addresses, the listen port a free
+ * one, and everything nginx writes (pid, temp files) goes to a temp directory.
+ */
+import { Effect } from "effect"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { read } from "./Repo.js"
+
+export interface Directive {
+  readonly name: string
+  readonly args: ReadonlyArray<string>
+  readonly block?: ReadonlyArray<Directive>
+}
+
+const tokens = (text: string) =>
+  [...text.replace(/#[^\n]*/g, "").matchAll(/"((?:[^"\\]|\\.)*)"|([{};])|([^\s{};"]+)/g)].map(([, quoted, punct, word]) =>
+    quoted !== undefined ? { word: quoted } : punct !== undefined ? { punct } : { word: word! }
+  )
+
+/** nginx's configuration syntax: `name args;` and `name args { ... }`, comments dropped. */
+export const parseNginx = (text: string): ReadonlyArray<Directive> => {
+  const list = tokens(text)
+  let i = 0
+  const block = (): Array<Directive> => {
+    const out: Array<Directive> = []
+    while (i < list.length) {
+      const first = list[i++]!
+      if (first.punct === "}") return out
+      const args: Array<string> = []
+      const name = first.word!
+      for (;;) {
+        const t = list[i++]
+        if (t === undefined) throw new Error(`unterminated directive ${name}`)
+        if (t.punct === ";") {
+          out.push({ name, args })
+          break
+        }
+        if (t.punct === "{") {
+          out.push({ name, args, block: block() })
+          break
+        }
+        args.push(t.word!)
+      }
+    }
+    return out
+  }
+  return block()
+}
+
+export const find = (directives: ReadonlyArray<Directive>, name: string, ...args: ReadonlyArray<string>) =>
+  directives.filter((d) => d.name === name && args.every((a, k) => d.args[k] === a))
+
+/** Rewrites the config to run here; throws when a piece it must rewrite is missing. */
+export const localConfig = (
+  options: { readonly dir: string; readonly listen: number; readonly balancer: string; readonly producer: string }
+) => {
+  const replacements: ReadonlyArray<readonly [RegExp, string]> = [
+    [/server load-balancer:8090;/, `server ${options.balancer};`],
+    [/server load-producer:8088;/, `server ${options.producer};`],
+    [/listen 8080;/, `listen 127.0.0.1:${options.listen};`],
+    [/(?<=\s)\/tmp\//g, `${options.dir}/`],
+    [/\/var\/log\/nginx\//g, `${options.dir}/`]
+  ]
+  return replacements.reduce((text, [pattern, replacement]) => {
+    if (!pattern.test(text)) throw new Error(`docker/nginx/nginx.conf has no ${pattern}`)
+    pattern.lastIndex = 0
+    return text.replace(pattern, replacement)
+  }, read("docker/nginx/nginx.conf"))
+}
+
+const tempConfig = (listen: number, balancer: string, producer: string) => {
+  const dir = mkdtempSync(join(tmpdir(), "llmlb-nginx-"))
+  chmodSync(dir, 0o755)
+  const conf = join(dir, "nginx.conf")
+  writeFileSync(conf, localConfig({ dir, listen, balancer, producer }))
+  // -e: the error log before the config's own is read; -p: the prefix for anything relative.
+  return { dir, args: ["-e", join(dir, "error.log"), "-p", `${dir}/`, "-c", conf] }
+}
+
+/** `nginx -t` on the rewritten config. */
+export const nginxTest = () => {
+  const { args } = tempConfig(8080, "127.0.0.1:8090", "127.0.0.1:8088")
+  return spawnSync("nginx", ["-t", ...args], { encoding: "utf8" })
+}
+
+/** nginx in the foreground with the rewritten config; stopped when the scope closes. */
+export const startNginx = (listen: number, balancer: string, producer: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const { args } = tempConfig(listen, balancer, producer)
+      const child: ChildProcess = spawn("nginx", [...args, "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] })
+      let errors = ""
+      child.stderr!.on("data", (d) => (errors += d))
+      const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()))
+      return { child, errors: () => errors, exited }
+    }),
+    ({ child, exited }) => Effect.promise(() => (child.exitCode === null ? (child.kill("SIGTERM"), exited) : exited))
+  )
