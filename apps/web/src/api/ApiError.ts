@@ -51,6 +51,9 @@ const fromIssues = (status: number, issues: ReadonlyArray<Issue>, fallback: stri
   return new ApiError({ status, message, field })
 }
 
+/** A server message that starts with the field it concerns ("block_id: no incoming block ..."). */
+const leadingField = (message: string) => /^([a-z][a-z0-9_]*): /.exec(message)?.[1]
+
 const isTagged = (error: unknown): error is { readonly _tag: string; readonly message?: unknown } =>
   typeof error === "object" && error !== null && typeof (error as { _tag?: unknown })._tag === "string"
 
@@ -92,7 +95,9 @@ export const toApiError = (error: unknown): Effect.Effect<ApiError> => {
     const status = STATUS_OF_TAG[error._tag] ?? 500
     const message = typeof error.message === "string" ? error.message : error._tag
     const issues = (error as { issues?: ReadonlyArray<Issue> }).issues
-    return Effect.succeed(issues === undefined ? new ApiError({ status, message }) : fromIssues(status, issues, message))
+    return Effect.succeed(
+      issues === undefined ? new ApiError({ status, message, field: leadingField(message) }) : fromIssues(status, issues, message)
+    )
   }
   return Effect.succeed(new ApiError({ status: 0, message: error instanceof Error ? error.message : String(error) }))
 }

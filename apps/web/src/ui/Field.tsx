@@ -40,6 +40,18 @@ interface ControlIds {
   readonly invalid: () => true | undefined
 }
 
+/** The attributes that tie an <input> to its label, hint and error (getters: spread props stay reactive). */
+const inputBinding = (ids: ControlIds) => ({
+  id: ids.id,
+  class: "ui-input",
+  get "aria-describedby"() {
+    return ids.describedBy()
+  },
+  get "aria-invalid"() {
+    return ids.invalid()
+  }
+})
+
 type InputRest = Omit<JSX.InputHTMLAttributes<HTMLInputElement>, "value" | "onInput" | "onChange" | "id" | "class">
 
 export interface TextFieldProps extends FieldFrame, InputRest {
@@ -56,11 +68,8 @@ export const TextField: Component<TextFieldProps> = (raw) => {
       control={(ids) => (
         <input
           {...rest}
-          id={ids.id}
-          class="ui-input"
+          {...inputBinding(ids)}
           value={local.value}
-          aria-describedby={ids.describedBy()}
-          aria-invalid={ids.invalid()}
           onInput={(event) => local.onValue(event.currentTarget.value)}
         />
       )}
@@ -87,11 +96,8 @@ export const NumberField: Component<NumberFieldProps> = (raw) => {
           {...rest}
           type="number"
           inputMode="decimal"
-          id={ids.id}
-          class="ui-input"
+          {...inputBinding(ids)}
           value={local.value === null ? "" : String(local.value)}
-          aria-describedby={ids.describedBy()}
-          aria-invalid={ids.invalid()}
           onInput={(event) => {
             const text = event.currentTarget.value.trim()
             if (text === "") return local.onValue(null)
