@@ -131,6 +131,11 @@ describe("runs", () => {
       expect(other.received().filter((r) => r.path.endsWith("/chat/completions"))).toHaveLength(3)
       expect(other.received().at(-1)?.headers["authorization"]).toBe("Bearer secret-key-0123456789")
 
+      const withConfig = yield* waitEnded(lp, yield* start(lp, { model_config_id: mc.body.id, concurrency: 1, requests: 2 }))
+      expect(withConfig).toMatchObject({ status: "done", settings: { base_url: other.baseUrl, requests: 2 } })
+      expect(other.received().filter((r) => r.path.endsWith("/chat/completions"))).toHaveLength(5)
+      expect((yield* lp.call("GET", "/api/defaults")).body).toEqual({ base_url: s.baseUrl })
+
       const unknown = yield* lp.call("POST", "/api/runs", { profile: "no such profile" })
       expect(unknown.status).toBe(404)
     }), 30_000)

@@ -4,6 +4,7 @@
 import { HttpApiBuilder, HttpLayerRouter } from "@effect/platform"
 import { NotFound, Producer } from "@llmlb/api"
 import { Effect, Layer } from "effect"
+import { LpConfig } from "../Config.js"
 import { LiveTickets } from "../runs/LiveTickets.js"
 import { Runs } from "../runs/Runs.js"
 import { ModelConfigs } from "../store/ModelConfigs.js"
@@ -39,12 +40,16 @@ const ProfilesLive = HttpApiBuilder.group(Producer.ProducerApi, "profiles", (han
 const sortedPresets = [...presets].sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: "base" }))
 
 const PresetsLive = HttpApiBuilder.group(Producer.ProducerApi, "presets", (handlers) =>
-  handlers
-    .handle("list", () => Effect.succeed(sortedPresets))
-    .handle("get", ({ path }) => {
-      const preset = presets.find((p) => p.id === path.id)
-      return preset === undefined ? Effect.fail(new NotFound({ message: `no preset with id ${path.id}` })) : Effect.succeed(preset)
-    }))
+  Effect.gen(function*() {
+    const { defaultBaseUrl } = yield* LpConfig
+    return handlers
+      .handle("list", () => Effect.succeed(sortedPresets))
+      .handle("defaults", () => Effect.succeed({ base_url: defaultBaseUrl }))
+      .handle("get", ({ path }) => {
+        const preset = presets.find((p) => p.id === path.id)
+        return preset === undefined ? Effect.fail(new NotFound({ message: `no preset with id ${path.id}` })) : Effect.succeed(preset)
+      })
+  }))
 
 const RunsLive = HttpApiBuilder.group(Producer.ProducerApi, "runs", (handlers) =>
   Effect.gen(function*() {

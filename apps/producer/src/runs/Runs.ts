@@ -22,7 +22,7 @@ import {
 } from "@llmlb/loadgen"
 import { Cause, Duration, Effect, Either, Exit, Fiber } from "effect"
 import { LpConfig } from "../Config.js"
-import { ModelConfigs } from "../store/ModelConfigs.js"
+import { type ModelConfigRow, ModelConfigs } from "../store/ModelConfigs.js"
 import { presets } from "../store/Presets.js"
 import { Profiles } from "../store/Profiles.js"
 import { LiveHub } from "./LiveHub.js"
@@ -105,10 +105,25 @@ export class Runs extends Effect.Service<Runs>()("Runs", {
       yield* Effect.logWarning(`marked ${interrupted.length} run(s) interrupted: the producer stopped during them`)
     }
 
+    /** Where a model configuration sends: the settings it replaces (its model only when `withModel`). */
+    const target = (mc: ModelConfigRow, withModel: boolean) => ({
+      base_url: mc.base_url,
+      route: mc.route,
+      ...(mc.model === null || !withModel ? {} : { model: mc.model }),
+      ...(mc.api_key === null ? {} : { api_key: mc.api_key })
+    })
+
     /** The engine's settings of a start request: its own, or a profile's / preset's with their model configuration. */
     const resolveSettings = (body: Producer.SettingsJson) =>
       Effect.gen(function*() {
-        const { label: _, profile, ...own } = body
+        const { label: _, profile, model_config_id, ...own } = body
+        if (model_config_id !== undefined) {
+          if (typeof model_config_id !== "string") return yield* Effect.fail(new BadRequest({ message: "model_config_id: an id" }))
+          const mc = yield* modelConfigs.record(model_config_id).pipe(
+            Effect.catchTag("NotFound", (e) => Effect.fail(new BadRequest({ message: `model_config_id: ${e.message}` })))
+          )
+          return { ...own, ...target(mc, own["model"] === undefined) }
+        }
         if (profile === undefined) return own
         if (typeof profile !== "string") return yield* Effect.fail(new BadRequest({ message: "profile: a profile or preset name" }))
         if (Object.keys(own).length > 0) {
@@ -119,14 +134,7 @@ export class Runs extends Effect.Service<Runs>()("Runs", {
           ? { settings: preset.settings, model_config_id: null }
           : yield* profiles.byName(profile)
         if (found.model_config_id === null) return { ...found.settings, base_url: config.defaultBaseUrl }
-        const mc = yield* modelConfigs.record(found.model_config_id)
-        return {
-          ...found.settings,
-          base_url: mc.base_url,
-          route: mc.route,
-          ...(mc.model === null ? {} : { model: mc.model }),
-          ...(mc.api_key === null ? {} : { api_key: mc.api_key })
-        }
+        return { ...found.settings, ...target(yield* modelConfigs.record(found.model_config_id), true) }
       })
 
     const publishStatus = (runId: number, status: Producer.RunStatus, reason: string | null) =>

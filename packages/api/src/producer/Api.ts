@@ -118,7 +118,8 @@ export const RunId = Schema.Int.annotations({ description: "increasing; the pagi
 export const RunCreate = Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
   identifier: "RunCreate",
   description: 'Either the engine\'s settings (RunSettings) or {"profile": "<profile or preset name>"}; ' +
-    "optionally `label` (the card's name, kept with the run)"
+    "optionally `label` (the card's name, kept with the run) and, beside settings, `model_config_id` (its base URL, " +
+    "API key, route and model, unless the settings give a model, replace the settings' own)"
 })
 
 export const RunCreated = Schema.Struct({ id: RunId, status: RunStatus }).annotations({ identifier: "RunCreated" })
@@ -229,8 +230,13 @@ export class ProfilesGroup extends HttpApiGroup.make("profiles")
   .middleware(ProducerAuth)
 {}
 
+export const Defaults = Schema.Struct({
+  base_url: Schema.String.annotations({ description: "LP_DEFAULT_BASE_URL: where new cards and unbound profiles send" })
+}).annotations({ identifier: "Defaults" })
+
 export class PresetsGroup extends HttpApiGroup.make("presets")
   .add(HttpApiEndpoint.get("list", "/presets").addSuccess(Schema.Array(Preset)))
+  .add(HttpApiEndpoint.get("defaults", "/defaults").addSuccess(Defaults))
   .add(HttpApiEndpoint.get("get")`/presets/${id}`.addSuccess(Preset).addError(NotFound))
   .middleware(ProducerAuth)
 {}
