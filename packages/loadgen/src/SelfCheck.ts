@@ -30,22 +30,29 @@ export const monitorLoop = (): { stop(): LoopDelay } => {
   }
 }
 
-/** The rate the measured requests were scheduled at and the rate they were sent at (n-1 gaps each). */
+/** The least-squares slope of `ys` over their index: the mean gap, robust to one late point at either end. */
+const slope = (ys: ReadonlyArray<number>): number => {
+  const n = ys.length
+  const meanX = (n - 1) / 2
+  let meanY = 0
+  for (const y of ys) meanY += y
+  meanY /= n
+  let sxy = 0
+  let sxx = 0
+  for (let i = 0; i < n; i++) {
+    sxy += (i - meanX) * (ys[i]! - meanY)
+    sxx += (i - meanX) * (i - meanX)
+  }
+  return sxy / sxx
+}
+
+/** The rate the measured requests were scheduled at and the rate they were sent at, in schedule order. */
 const rates = (records: ReadonlyArray<RequestRecord>): { target: number; achieved: number } | null => {
   if (records.length < 3) return null
-  let firstIntended = Infinity
-  let lastIntended = -Infinity
-  let firstSent = Infinity
-  let lastSent = -Infinity
-  for (const r of records) {
-    firstIntended = Math.min(firstIntended, r.intended_time)
-    lastIntended = Math.max(lastIntended, r.intended_time)
-    firstSent = Math.min(firstSent, r.start_time)
-    lastSent = Math.max(lastSent, r.start_time)
-  }
-  const gaps = records.length - 1
-  if (lastIntended <= firstIntended || lastSent <= firstSent) return null
-  return { target: gaps / (lastIntended - firstIntended), achieved: gaps / (lastSent - firstSent) }
+  const ordered = [...records].sort((a, b) => a.intended_time - b.intended_time)
+  const intended = slope(ordered.map((r) => r.intended_time))
+  const sent = slope(ordered.map((r) => r.start_time))
+  return intended > 0 && sent > 0 ? { target: 1 / intended, achieved: 1 / sent } : null
 }
 
 export const buildSelfCheck = (input: {

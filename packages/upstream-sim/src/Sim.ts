@@ -107,6 +107,8 @@ class Job {
   chunks = 0
   step = 0
   writer: ChunkWriter | undefined = undefined
+  /** `performance.now()` at which the next streamed token is due. */
+  dueAt = 0
   /** The role-only chunk went out before the first token (`roleChunkEarly`). */
   roleSent = false
   readonly id: string
@@ -347,7 +349,9 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
       }
       const itl = opts.interTokenMs
       if (itl > 0) {
-        job.timer = setTimeout(streamStep, itl, job)
+        // Due times are absolute (first token + k gaps), so a late timer does not push every later token.
+        job.dueAt += itl
+        job.timer = setTimeout(streamStep, Math.max(0, job.dueAt - performance.now()), job)
         return
       }
     }
@@ -387,6 +391,7 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
       if (!emit(job, job.writer.role(), false)) return
       job.roleSent = true
     }
+    job.dueAt = performance.now() + delay
     if (delay > 0) {
       if (req.stream) job.res.flushHeaders()
       job.timer = setTimeout(run, delay, job)
