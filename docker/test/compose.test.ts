@@ -129,21 +129,15 @@ describe("docker-compose.yml", () => {
     }
   })
 
-  it("passes the balancer only variables it reads, and every one it reads that the image does not fix", () => {
-    const set = serviceEnv(services["load-balancer"]!)
-    const fixedByImage = Object.keys(stageEnv(builtStage("load-balancer")!))
-    for (const name of Object.keys(set).filter((n) => n !== "NODE_OPTIONS")) expect(lbReads, name).toContain(name)
-    for (const name of lbReads) {
-      if (!fixedByImage.includes(name)) expect(Object.keys(set), name).toContain(name)
-    }
-  })
-
-  it("passes the producer only variables it reads, and every one it reads that the image does not fix", () => {
-    const set = serviceEnv(services["load-producer"]!)
-    const fixedByImage = Object.keys(stageEnv(builtStage("load-producer")!))
-    for (const name of Object.keys(set).filter((n) => n !== "NODE_OPTIONS")) expect(lpReads, name).toContain(name)
-    for (const name of lpReads) {
-      if (!fixedByImage.includes(name)) expect(Object.keys(set), name).toContain(name)
+  it.each([
+    ["load-balancer", lbReads],
+    ["load-producer", lpReads]
+  ] as const)("passes %s only variables it reads, and every one it reads that the image does not fix", (name, reads) => {
+    const set = serviceEnv(services[name]!)
+    const fixedByImage = Object.keys(stageEnv(builtStage(name)!))
+    for (const variable of Object.keys(set).filter((n) => n !== "NODE_OPTIONS")) expect(reads, variable).toContain(variable)
+    for (const variable of reads) {
+      if (!fixedByImage.includes(variable)) expect(Object.keys(set), variable).toContain(variable)
     }
   })
 

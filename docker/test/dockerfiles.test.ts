@@ -1,9 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { ImageTemplate } from "dockerfile-ast"
-import { dockerfile, healthcheckCommand, instructions, read, stageEnv } from "./support/Repo.js"
+import { dockerfile, envNamesReadBy, healthcheckCommand, instructions, read, stageEnv } from "./support/Repo.js"
 
 interface Image {
   readonly file: string
+  /** The app's sources and the prefix of the variables it reads. */
+  readonly src: string
+  readonly prefix: RegExp
   /** The stage that runs the app, and the deploy target its build stage prepares for it. */
   readonly runtime: string
   readonly port: string
@@ -13,12 +16,16 @@ interface Image {
 const images: ReadonlyArray<Image> = [
   {
     file: "docker/balancer.Dockerfile",
+    src: "apps/balancer/src",
+    prefix: /^LB_/,
     runtime: "balancer",
     port: "8090",
     env: { NODE_ENV: "production", LB_HOST: "0.0.0.0", LB_PORT: "8090", LB_DB_PATH: "/data/load_balancer.db", LB_WEB_DIR: "/app/web" }
   },
   {
     file: "docker/producer.Dockerfile",
+    src: "apps/producer/src",
+    prefix: /^LP_/,
     runtime: "producer",
     port: "8088",
     env: { NODE_ENV: "production", LP_HOST: "0.0.0.0", LP_PORT: "8088", LP_DB_PATH: "/data/load_producer.db", LP_WEB_DIR: "/app/web" }
@@ -75,6 +82,11 @@ describe.each(images)("$file", (image) => {
     // USER comes after the last RUN: nothing runs as root at start-up.
     const keywords = runtime.getInstructions().map((i) => i.getKeyword())
     expect(keywords.lastIndexOf("USER")).toBeGreaterThan(keywords.lastIndexOf("RUN"))
+  })
+
+  it("sets only variables the app reads", () => {
+    const reads = envNamesReadBy(image.src, image.prefix)
+    for (const name of Object.keys(stageEnv(runtime)).filter((n) => n !== "NODE_ENV")) expect(reads, name).toContain(name)
   })
 
   it("exposes its port, checks /health with node itself, and stops on SIGTERM", () => {

@@ -28,50 +28,55 @@ const onlyDeployment = (d: Deployment, web: string) => {
   for (let dir = join(d.app, ".."); dir !== "/"; dir = join(dir, "..")) expect(existsSync(join(dir, "node_modules")), dir).toBe(false)
 }
 
-describe("the balancer's runtime stage, rehearsed", () => {
-  it.scopedLive("starts as uid 1000 from its deployment alone, passes its healthcheck, serves the editor, exits 0 on SIGTERM", () =>
-    Effect.gen(function*() {
-      const d = deploy("docker/balancer.Dockerfile", "balancer")
-      onlyDeployment(d, "apps/web/dist/editor")
-      const port = yield* freePort()
-      const env = envIn(d, { LB_HOST: "127.0.0.1", LB_PORT: String(port), LB_ADMIN_TOKEN: ADMIN_TOKEN })
-      const lb = yield* startAsNode(d.app, cmdArgs(d), env)
-      const url = `http://127.0.0.1:${port}`
-      yield* waitFor200(`${url}/health`, lb)
+interface App {
+  readonly name: string
+  readonly file: string
+  readonly web: string
+  readonly db: string
+  /** The env a test adds: loopback, a free port, the secret compose requires. */
+  readonly env: (port: number) => Record<string, string>
+  /** A page the app serves from its web directory. */
+  readonly page: string
+}
 
-      const health = yield* Effect.promise(() => fetch(`${url}/health`).then((r) => r.json()))
-      expect(health).toMatchObject({ status: "ok", version: JSON.parse(read("apps/balancer/package.json")).version })
-      expect(yield* healthcheck(d, env)).toMatchObject({ code: 0 })
-      const editor = yield* Effect.promise(() => fetch(`${url}/admin/`))
-      expect(editor.status).toBe(200)
-      expect(editor.headers.get("content-type")).toMatch(/^text\/html/)
-      if (process.getuid?.() === 0) expect(statSync(join(d.data, "load_balancer.db")).uid).toBe(NODE_UID)
+const apps: ReadonlyArray<App> = [
+  {
+    name: "balancer",
+    file: "docker/balancer.Dockerfile",
+    web: "apps/web/dist/editor",
+    db: "load_balancer.db",
+    env: (port) => ({ LB_HOST: "127.0.0.1", LB_PORT: String(port), LB_ADMIN_TOKEN: ADMIN_TOKEN }),
+    page: "/admin/"
+  },
+  {
+    name: "producer",
+    file: "docker/producer.Dockerfile",
+    web: "apps/web/dist/producer",
+    db: "load_producer.db",
+    env: (port) => ({ LP_HOST: "127.0.0.1", LP_PORT: String(port), LP_TOKEN: PRODUCER_TOKEN }),
+    page: "/"
+  }
+]
 
-      lb.child.kill("SIGTERM")
-      expect(yield* Effect.promise(() => lb.exited)).toBe(0)
-      expect((yield* healthcheck(d, env)).code).toBe(1)
-    }))
-})
-
-describe("the producer's runtime stage, rehearsed", () => {
+describe.each(apps)("the $name's runtime stage, rehearsed", (app) => {
   it.scopedLive("starts as uid 1000 from its deployment alone, passes its healthcheck, serves its page, exits 0 on SIGTERM", () =>
     Effect.gen(function*() {
-      const d = deploy("docker/producer.Dockerfile", "producer")
-      onlyDeployment(d, "apps/web/dist/producer")
+      const d = deploy(app.file, app.name)
+      onlyDeployment(d, app.web)
       const port = yield* freePort()
-      const env = envIn(d, { LP_HOST: "127.0.0.1", LP_PORT: String(port), LP_TOKEN: PRODUCER_TOKEN })
-      const producer = yield* startAsNode(d.app, cmdArgs(d), env)
+      const env = envIn(d, app.env(port))
+      const started = yield* startAsNode(d.app, cmdArgs(d), env)
       const url = `http://127.0.0.1:${port}`
-      yield* waitFor200(`${url}/health`, producer)
+      yield* waitFor200(`${url}/health`, started)
 
       expect(yield* healthcheck(d, env)).toMatchObject({ code: 0 })
-      const page = yield* Effect.promise(() => fetch(`${url}/`))
+      const page = yield* Effect.promise(() => fetch(`${url}${app.page}`))
       expect(page.status).toBe(200)
       expect(page.headers.get("content-type")).toMatch(/^text\/html/)
-      if (process.getuid?.() === 0) expect(statSync(join(d.data, "load_producer.db")).uid).toBe(NODE_UID)
+      if (process.getuid?.() === 0) expect(statSync(join(d.data, app.db)).uid).toBe(NODE_UID)
 
-      producer.child.kill("SIGTERM")
-      expect(yield* Effect.promise(() => producer.exited)).toBe(0)
+      started.child.kill("SIGTERM")
+      expect(yield* Effect.promise(() => started.exited)).toBe(0)
       expect((yield* healthcheck(d, env)).code).toBe(1)
     }))
 })
@@ -102,6 +107,8 @@ describe("the demo profile, rehearsed", () => {
       const lb = yield* startAsNode(lbDeployment.app, cmdArgs(lbDeployment), lbEnv)
       const lbUrl = `http://127.0.0.1:${lbPort}`
       yield* waitFor200(`${lbUrl}/health`, lb)
+      const health = yield* Effect.promise(() => fetch(`${lbUrl}/health`).then((r) => r.json()))
+      expect(health).toMatchObject({ status: "ok", version: JSON.parse(read("apps/balancer/package.json")).version })
 
       // demo-setup with its compose environment, the compose host names pointed at the loopback ports.
       const setupEnv = serviceEnv(services["demo-setup"]!)
