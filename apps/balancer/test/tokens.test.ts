@@ -398,36 +398,40 @@ describe("rate limits", () => {
       expect(generations(upstream)).toBe(2)
     }))
 
-  it.scopedLive("refuses requests once the usage counted in the tpm window reaches tpm_limit", () =>
+  it.scopedLive("holds each request's estimate from admission, and refuses one whose estimate no longer fits", () =>
     Effect.gen(function*() {
       const { lb, upstream } = yield* setup()
       const { token } = yield* createToken(lb, { name: "tpm", tpm_limit: 5 })
-      // Each request uses 1 prompt + 2 completion tokens.
+      // Estimated at 1 prompt + max_tokens 2; each uses 1 prompt + 2 completion tokens.
       const first = yield* chat(lb, token)
       expect([first.status, rateHeaders(first.headers)]).toEqual([200, {
         "x-ratelimit-limit-tokens": "5",
-        "x-ratelimit-remaining-tokens": "5",
+        "x-ratelimit-remaining-tokens": "2",
         "x-ratelimit-reset-tokens": "0s"
       }])
-      const second = yield* chat(lb, token)
-      expect([second.status, second.headers.get("x-ratelimit-remaining-tokens")]).toEqual([200, "2"])
       const refused = yield* chat(lb, token)
       expect([refused.status, refused.body.error.type, refused.body.error.code]).toEqual([429, "rate_limit_error", "rate_limit_exceeded"])
-      expect(refused.body.error.message).toContain("tokens per minute")
-      expect(rateHeaders(refused.headers)).toMatchObject({ "x-ratelimit-limit-tokens": "5", "x-ratelimit-remaining-tokens": "0" })
-      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+      expect(refused.body.error.message).toContain("tokens per minute of this client token (limit 5, used 3, requested 3)")
+      expect(rateHeaders(refused.headers)).toMatchObject({ "x-ratelimit-limit-tokens": "5", "x-ratelimit-remaining-tokens": "2" })
+      expect(refused.headers.get("x-ratelimit-reset-tokens")).toMatch(/^(\d+s|1m0s)$/)
+      const retryAfter = Number(refused.headers.get("retry-after"))
+      expect(retryAfter >= 1 && retryAfter <= 60).toBe(true)
+      // max_tokens 1: 1 + 1 fits in what is left.
+      const small = yield* chat(lb, token, { ...chatBody, max_tokens: 1 })
+      expect([small.status, small.headers.get("x-ratelimit-remaining-tokens")]).toEqual([200, "0"])
       expect(generations(upstream)).toBe(2)
     }))
 
-  it.scopedLive("counts streamed usage too", () =>
+  it.scopedLive("lets a request estimated above the whole limit run alone, and counts its streamed usage", () =>
     Effect.gen(function*() {
       const { lb } = yield* setup()
       const { token } = yield* createToken(lb, { name: "tpm-stream", tpm_limit: 7 })
-      // 1 prompt + 6 completion tokens.
+      // Estimated at 1 + 8 > 7: it holds the whole limit. It uses 1 prompt + 6 completion tokens.
       const streamed = yield* chat(lb, token, { ...chatBody, max_tokens: 8, stream: true })
-      expect([streamed.status, streamed.headers.get("x-ratelimit-remaining-tokens")]).toEqual([200, "7"])
+      expect([streamed.status, streamed.headers.get("x-ratelimit-remaining-tokens")]).toEqual([200, "0"])
       expect(streamed.headers.get("content-type")).toContain("text/event-stream")
-      expect((yield* chat(lb, token)).status).toBe(429)
+      const refused = yield* chat(lb, token, { ...chatBody, max_tokens: 0 })
+      expect([refused.status, refused.headers.get("x-ratelimit-remaining-tokens")]).toEqual([429, "0"])
     }))
 
   it.scopedLive("keeps what was used in the minute when a limit changes", () =>

@@ -8,7 +8,7 @@
  * The scan reads bytes, not characters: in UTF-8 every byte of a multi-byte character is >= 0x80, so
  * it is never taken for a quote or a bracket. It costs one pass outside strings and a native
  * `indexOf` per string (prompts are mostly strings), allocates nothing and does not recurse. It does
- * not validate: malformed JSON is left for `JSON.parse` to refuse.
+ * not validate: malformed JSON is left for `JSON.parse` to refuse. {@link parseJson} puts the two together.
  */
 
 /** Nesting levels a body may have; an OpenAI request needs a handful, deep JSON schemas some dozens. */
@@ -128,4 +128,34 @@ export const duplicateTopLevelKey = (bytes: Uint8Array): string | undefined => {
     i++
   }
   return undefined
+}
+
+/** Why a request body is refused: the message of a 400, and the field it is about, if one. */
+export class JsonProblem {
+  constructor(readonly message: string, readonly param?: string) {}
+}
+
+export const NOT_UTF8 = new JsonProblem("The request body is not valid UTF-8")
+export const TOO_DEEPLY_NESTED = new JsonProblem(`The JSON body of your request nests deeper than ${MAX_JSON_DEPTH} levels`)
+export const NOT_JSON = new JsonProblem("We could not parse the JSON body of your request: it is not valid JSON")
+
+/**
+ * A JSON body parsed, given its bytes and their text (decoded by the caller, who checks that they are
+ * UTF-8); or a {@link JsonProblem}: nested deeper than {@link MAX_JSON_DEPTH}, not JSON, or an
+ * object that gives a top-level key twice.
+ */
+export const parseJson = (bytes: Uint8Array, text: string): unknown => {
+  const members = scanJson(bytes)
+  if (members === TOO_DEEP) return TOO_DEEPLY_NESTED
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return NOT_JSON
+  }
+  if (typeof value === "object" && value !== null && !Array.isArray(value) && members > countKeys(value)) {
+    const key = duplicateTopLevelKey(bytes) ?? ""
+    return new JsonProblem(`The request body gives the key ${JSON.stringify(key)} more than once`, key)
+  }
+  return value
 }

@@ -11,8 +11,8 @@
  * Refusals carry `{"message"}` like the API's own errors, and close the connection (a body may still
  * be on its way). `withBodyRules` adds what only the reader of a body can check.
  */
-import { HttpIncomingMessage, HttpMethod, HttpServerError, HttpServerResponse } from "@effect/platform"
-import { Address, MinuteLimits } from "@llmlb/core"
+import { HttpIncomingMessage, HttpMethod, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Address, JsonProblem, MinuteLimits, NOT_JSON, NOT_UTF8, parseJson } from "@llmlb/core"
 import { Effect, Option } from "effect"
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http"
 import { ClientAddress } from "../http/ClientAddress.js"
@@ -95,21 +95,55 @@ export class AdminGuard extends Effect.Service<AdminGuard>()("AdminGuard", {
   })
 }) {}
 
-const notJson = HttpServerResponse.unsafeJson(
-  { _tag: "BadRequest", message: "The request body is not valid JSON" },
-  { status: 400 }
-)
+const badRequest = (message: string) => HttpServerResponse.unsafeJson({ _tag: "BadRequest", message }, { status: 400 })
+
+const notJson = badRequest("The request body is not valid JSON")
+
+/**
+ * The text of a payload, read as bytes and refused (a failure like a broken body's, carrying the
+ * JsonProblem) when they are not UTF-8 (decoding would make U+FFFD of them without a word), nest
+ * deeper than MAX_JSON_DEPTH (formatting the schema error of such a value overflows the stack) or give
+ * a top-level key twice (the last would win without a word). Broken JSON passes, for the API to refuse.
+ */
+const checkedText = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.flatMap(request.arrayBuffer, (buffer) => {
+    const bytes = new Uint8Array(buffer)
+    const refuse = (problem: JsonProblem) => Effect.fail(new HttpServerError.RequestError({ request, reason: "Decode", cause: problem }))
+    let text: string
+    try {
+      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes)
+    } catch {
+      return refuse(NOT_UTF8)
+    }
+    const parsed = parseJson(bytes, text)
+    return parsed instanceof JsonProblem && parsed !== NOT_JSON ? refuse(parsed) : Effect.succeed(text)
+  })
+
+/** The request, whose body reads (text, json) answer `text`, also after a router's `modify`. */
+const withText = <E>(request: HttpServerRequest.HttpServerRequest, text: Effect.Effect<string, E>): HttpServerRequest.HttpServerRequest =>
+  Object.create(request, {
+    text: { value: text },
+    modify: { value: (options: Parameters<typeof request.modify>[0]) => withText(request.modify(options), text) }
+  })
+
+/** The app, its payloads checked when it reads them: after authentication, only if the route takes one. */
+const withCheckedPayload = <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    HttpMethod.hasBody(request.method)
+      ? Effect.provideService(app, HttpServerRequest.HttpServerRequest, withText(request, Effect.runSync(Effect.cached(checkedText(request)))))
+      : app)
 
 /**
  * The control plane app with the body rules that need the body itself: one sent without a length is
- * cut off at LB_MAX_REQUEST_BODY_BYTES (the connection closes), and one that is not valid JSON gets a
- * 400 with a message like the admin API's other errors (HttpApi dies on it with an empty 400).
+ * cut off at LB_MAX_REQUEST_BODY_BYTES (the connection closes), a hostile one (see checkedText) gets a
+ * 400 saying why, and one that is not valid JSON a 400 with a message like the admin API's other
+ * errors (HttpApi dies on it with an empty 400).
  */
 export const withBodyRules = <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>, maxBytes: number) =>
-  HttpIncomingMessage.withMaxBodySize(app, Option.some(maxBytes)).pipe(
+  HttpIncomingMessage.withMaxBodySize(withCheckedPayload(app), Option.some(maxBytes)).pipe(
     Effect.catchSomeDefect((defect) =>
       HttpServerError.isServerError(defect) && defect._tag === "RequestError" && defect.reason === "Decode"
-        ? Option.some(Effect.succeed(notJson))
+        ? Option.some(Effect.succeed(defect.cause instanceof JsonProblem ? badRequest(defect.cause.message) : notJson))
         : Option.none()
     )
   )

@@ -4,7 +4,7 @@
  * and stats, an undici request upstream, the response relayed chunk by chunk. No fiber, no Schema
  * decode, no SQL.
  */
-import { OpenAi } from "@llmlb/core"
+import { JsonProblem, OpenAi } from "@llmlb/core"
 import { type Span, SpanKind } from "@opentelemetry/api"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
@@ -20,7 +20,7 @@ import { type Lease, type Queued, type Refusal, RoutingEngine } from "../routing
 import { type BlockView, Topology } from "../store/Topology.js"
 import { Lifecycle } from "../Lifecycle.js"
 import { VERSION } from "../Version.js"
-import { readBody } from "./Body.js"
+import { parseRequestBody, readBody, tokenEstimate, withUsageRequested } from "./Body.js"
 import * as Respond from "./Respond.js"
 import { endpointLabel, type Failure, formatMs, Relay, type RelayRequest } from "./Relay.js"
 
@@ -122,13 +122,6 @@ const leaseFor = (res: ServerResponse, acquired: Lease | Refusal | Queued): Leas
   return acquired.finally(() => res.off("close", onClose))
 }
 
-/** Tokens a request may use: its prompt estimate plus the completion it allows. */
-const tokenEstimate = (body: Record<string, unknown>, operation: Operation, promptEstimate: number, defaultMaxTokens: number) => {
-  if (operation === "embeddings") return Math.max(1, promptEstimate)
-  const max = body.max_completion_tokens ?? body.max_tokens
-  return promptEstimate + (typeof max === "number" && max >= 0 ? max : defaultMaxTokens)
-}
-
 export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
   effect: Effect.gen(function*() {
     const config = yield* LbConfig
@@ -182,21 +175,45 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       if (raw === "aborted") return
       if (raw === "too-large") return Respond.tooLarge(res, config.maxRequestBodyBytes)
 
-      let body: Record<string, unknown>
+      const body = parseRequestBody(raw)
+      if (body instanceof JsonProblem) return Respond.badRequest(res, body.message, body.param)
+      const promptEstimate = OpenAi.estimatePromptTokens(body)
+      const estimate = tokenEstimate(body, route.operation === "embeddings", promptEstimate, config.defaultMaxTokens)
+      const limits = client.limits
+      if (limits === undefined) {
+        return forward(req, res, route, block, client.id, startedAt, excludedMs, raw, body, promptEstimate, estimate)
+      }
+      // A limited client holds its estimate while the request runs, and is charged its real usage at the end.
+      const held = limits.admit(res, Date.now(), estimate)
+      if (typeof held !== "number") {
+        return Respond.sendError(res, 429, "rate_limit_error", "rate_limit_exceeded", held.message, {
+          headers: { "retry-after": String(held.retryAfterSeconds) }
+        })
+      }
+      let used = 0
       try {
-        body = JSON.parse(raw.toString("utf8"))
-      } catch {
-        return Respond.badRequest(res, "We could not parse the JSON body of your request: it is not valid JSON")
+        used = await forward(req, res, route, block, client.id, startedAt, excludedMs, raw, body, promptEstimate, estimate)
+      } finally {
+        limits.settle(Date.now(), held, used)
       }
-      if (typeof body !== "object" || body === null || Array.isArray(body)) {
-        return Respond.badRequest(res, "The request body must be a JSON object")
-      }
-      const model = body.model
-      if (typeof model !== "string" || model === "") {
-        return Respond.badRequest(res, "You must provide a model parameter (a non-empty string)", "model")
-      }
+    }
 
-      const cached = cache.lookup(block.id, client.id, route.operation, body, headerOf(req, "cache-control"))
+    /** Answers a checked request from the cache or an upstream; resolves to the tokens its attempts used. */
+    const forward = async (
+      req: IncomingMessage,
+      res: ServerResponse,
+      route: Route,
+      block: BlockView,
+      clientId: string,
+      startedAt: number,
+      excludedMs: number,
+      raw: Buffer,
+      body: Record<string, unknown>,
+      promptEstimate: number,
+      estimate: number
+    ): Promise<number> => {
+      const model = body.model as string
+      const cached = cache.lookup(block.id, clientId, route.operation, body, headerOf(req, "cache-control"))
       if (cached?.status === "HIT") {
         // Served by the balancer itself: no endpoint, no quota, no upstream stats.
         metrics.cacheHit()
@@ -208,25 +225,17 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
           "x-lb-endpoint": "cache",
           "x-lb-overhead-ms": overheadMs(startedAt, excludedMs)
         })
-        return res.end(bytes)
+        res.end(bytes)
+        return 0
       }
       if (cached?.status === "MISS") metrics.cacheMiss()
 
       // Streams need usage for token accounting: ask for it when the client did not, and hide it again.
-      let upstreamBody: Buffer | string = raw
-      let filterUsage = false
       const stream = body.stream === true && route.operation !== "embeddings"
-      if (stream) {
-        const options = body.stream_options
-        if (!(typeof options === "object" && options !== null && (options as any).include_usage === true)) {
-          body.stream_options = { ...(typeof options === "object" ? options : {}), include_usage: true }
-          upstreamBody = JSON.stringify(body)
-          filterUsage = true
-        }
-      }
+      const rewritten = stream ? withUsageRequested(raw, body) : undefined
+      const upstreamBody = rewritten ?? raw
+      const filterUsage = rewritten !== undefined
 
-      const promptEstimate = OpenAi.estimatePromptTokens(body)
-      const estimate = tokenEstimate(body, route.operation, promptEstimate, config.defaultMaxTokens)
       const span = tracing.tracer?.startSpan(
         `${route.operation} ${model}`,
         {
@@ -258,6 +267,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
 
       let tried: Set<string> | undefined
       let lastFailure: Failure | undefined
+      let used = 0
       let attempt = 1
       for (; attempt <= config.maxAttempts; attempt++) {
         const routingSpan = span === undefined ? undefined : childSpan(tracing.tracer!, span, "route")
@@ -275,19 +285,23 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
           if (routingSpan !== undefined) endSpan(routingSpan, lease.kind)
           if (lastFailure === undefined) sendRefusal(res, lease, model)
           else sendFailure(res, lastFailure, overheadMs(startedAt, request.excludedMs))
-          return span === undefined ? undefined : endRequestSpan(span, res.statusCode, attempt - 1)
+          if (span !== undefined) endRequestSpan(span, res.statusCode, attempt - 1)
+          return used
         }
         if (routingSpan !== undefined) {
           routingSpan.setAttribute("lb.endpoint", lease.endpoint.name)
           endSpan(routingSpan)
         }
         if (attempt > 1) metrics.failover()
-        if (res.destroyed) return routing.release(lease, { kind: "neutral", tokens: 0 })
+        if (res.destroyed) {
+          routing.release(lease, { kind: "neutral", tokens: 0 })
+          return used
+        }
         const result = await relay.attempt(request, lease.endpoint)
         const usage = result.kind === "failed" ? undefined : result.usage
         const tokens = OpenAi.totalTokens(usage)
         routing.release(lease, result.kind === "client-gone" ? { kind: "neutral", tokens } : result.verdict)
-        if (client.limits !== undefined && tokens > 0) client.limits.record(Date.now(), tokens)
+        used += tokens
         if (result.kind !== "failed") {
           if (span !== undefined) {
             span.setAttribute("lb.endpoint", lease.endpoint.name)
@@ -299,13 +313,14 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
             }
             endRequestSpan(span, result.kind === "answered" ? result.status : 499, attempt)
           }
-          return
+          return used
         }
         lastFailure = result.failure
         ;(tried ??= new Set()).add(lease.endpoint.id)
       }
       sendFailure(res, lastFailure!, overheadMs(startedAt, request.excludedMs))
       if (span !== undefined) endRequestSpan(span, res.statusCode, attempt - 1)
+      return used
     }
 
     const dispatch = async (req: IncomingMessage, res: ServerResponse) => {
@@ -337,14 +352,6 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
           : Respond.methodNotAllowed(res, method, path, "GET")
       }
       if (method !== "POST") return Respond.methodNotAllowed(res, method, path, "POST")
-      if (client.limits !== undefined) {
-        const refusal = client.limits.admit(res, Date.now())
-        if (refusal !== undefined) {
-          return Respond.sendError(res, 429, "rate_limit_error", "rate_limit_exceeded", refusal.message, {
-            headers: { "retry-after": String(refusal.retryAfterSeconds) }
-          })
-        }
-      }
       return generate(req, res, route, block, client, startedAt)
     }
 
