@@ -2,7 +2,8 @@
 //   node docker/deploy.mjs balancer|producer|upstream-sim <out-dir>
 // The Dockerfiles' build stages run it, and the rehearsal tests (docker/test) run the very same script, then
 // start the result with plain node and nothing else beside it. An app gets its bundle (dist/main.js), the
-// native better-sqlite3 addon with the few packages it loads at run time, and its page from apps/web/dist.
+// native better-sqlite3 addon with the few packages it loads at run time, its page from apps/web/dist and the
+// online backup script (docker/sqlite-backup.mjs).
 // The upstream simulator is bundled here (it has no build of its own) with the demo's wiring script.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
@@ -69,6 +70,7 @@ const deployApp = (name, { app, web }, out) => {
   const webDir = join(root, web)
   if (!existsSync(join(webDir, "index.html"))) fail(`${web}/index.html is missing: run \`corepack pnpm build\` first`)
   cpSync(bundle, join(out, "main.js"))
+  cpSync(join(root, "docker", "sqlite-backup.mjs"), join(out, "sqlite-backup.mjs"))
   cpSync(webDir, join(out, "web"), { recursive: true })
   for (const native of NATIVE) copyPackage(native, join(root, app), join(out, "node_modules"))
   writeManifest(out, `@llmlb/${name}-image`)

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
 import { existsSync, readdirSync, statSync } from "node:fs"
+import { createRequire } from "node:module"
 import { join } from "node:path"
 import { compose, healthcheckCommand, read, ROOT, serviceEnv } from "./support/Repo.js"
 import { deploy, type Deployment, envIn, freePort, NODE_UID, runAsNode, startAsNode, waitFor200 } from "./support/Rehearsal.js"
@@ -19,8 +20,20 @@ const cmdArgs = (d: Deployment) => {
 /** Runs the stage's HEALTHCHECK command the way Docker does: in the container, as its user, with its env. */
 const healthcheck = (d: Deployment, env: Record<string, string>) => runAsNode(d.app, healthcheckCommand(d.stage).slice(1), env)
 
+/** The tables of a database, read with the deployment's own better-sqlite3. */
+const tablesIn = (d: Deployment, file: string): Array<string> => {
+  const Database = createRequire(join(d.app, "package.json"))("better-sqlite3")
+  const db = new Database(file, { readonly: true, fileMustExist: true })
+  try {
+    expect(db.pragma("integrity_check", { simple: true })).toBe("ok")
+    return db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r: { name: string }) => r.name)
+  } finally {
+    db.close()
+  }
+}
+
 const onlyDeployment = (d: Deployment, web: string) => {
-  expect(readdirSync(d.app).sort()).toEqual(["main.js", "node_modules", "package.json", "web"])
+  expect(readdirSync(d.app).sort()).toEqual(["main.js", "node_modules", "package.json", "sqlite-backup.mjs", "web"])
   expect(readdirSync(join(d.app, "node_modules")).sort()).toEqual(["better-sqlite3", "bindings", "file-uri-to-path"])
   expect(readdirSync(join(d.app, "node_modules/better-sqlite3/build/Release"))).toEqual(["better_sqlite3.node"])
   expect(existsSync(join(d.app, "web/index.html")), web).toBe(true)
@@ -58,28 +71,37 @@ const apps: ReadonlyArray<App> = [
   }
 ]
 
-describe.each(apps)("the $name's runtime stage, rehearsed", (app) => {
-  it.scopedLive("starts as uid 1000 from its deployment alone, passes its healthcheck, serves its page, exits 0 on SIGTERM", () =>
-    Effect.gen(function*() {
-      const d = deploy(app.file, app.name)
-      onlyDeployment(d, app.web)
-      const port = yield* freePort()
-      const env = envIn(d, app.env(port))
-      const started = yield* startAsNode(d.app, cmdArgs(d), env)
-      const url = `http://127.0.0.1:${port}`
-      yield* waitFor200(`${url}/health`, started)
+for (const app of apps) {
+  describe(`the ${app.name}'s runtime stage, rehearsed`, () => {
+    it.scopedLive("starts as uid 1000 from its deployment alone, passes its healthcheck, serves its page, exits 0 on SIGTERM", () =>
+      Effect.gen(function*() {
+        const d = deploy(app.file, app.name)
+        onlyDeployment(d, app.web)
+        const port = yield* freePort()
+        const env = envIn(d, app.env(port))
+        const started = yield* startAsNode(d.app, cmdArgs(d), env)
+        const url = `http://127.0.0.1:${port}`
+        yield* waitFor200(`${url}/health`, started)
 
-      expect(yield* healthcheck(d, env)).toMatchObject({ code: 0 })
-      const page = yield* Effect.promise(() => fetch(`${url}${app.page}`))
-      expect(page.status).toBe(200)
-      expect(page.headers.get("content-type")).toMatch(/^text\/html/)
-      if (process.getuid?.() === 0) expect(statSync(join(d.data, app.db)).uid).toBe(NODE_UID)
+        expect(yield* healthcheck(d, env)).toMatchObject({ code: 0 })
+        const page = yield* Effect.promise(() => fetch(`${url}${app.page}`))
+        expect(page.status).toBe(200)
+        expect(page.headers.get("content-type")).toMatch(/^text\/html/)
+        if (process.getuid?.() === 0) expect(statSync(join(d.data, app.db)).uid).toBe(NODE_UID)
 
-      started.child.kill("SIGTERM")
-      expect(yield* Effect.promise(() => started.exited)).toBe(0)
-      expect((yield* healthcheck(d, env)).code).toBe(1)
-    }))
-})
+        // The README's online backup, while the app runs: a consistent copy in the volume's backups/ folder.
+        const backup = yield* runAsNode(d.app, ["sqlite-backup.mjs"], env)
+        expect(backup.code, backup.output).toBe(0)
+        const copy = backup.output.trim()
+        expect(copy.startsWith(join(d.data, "backups") + "/")).toBe(true)
+        expect(tablesIn(d, copy)).toEqual(tablesIn(d, join(d.data, app.db)))
+
+        started.child.kill("SIGTERM")
+        expect(yield* Effect.promise(() => started.exited)).toBe(0)
+        expect((yield* healthcheck(d, env)).code).toBe(1)
+      }))
+  })
+}
 
 describe("the demo profile, rehearsed", () => {
   it.scopedLive("the simulators' image and demo-setup wire three upstreams to the balancer, idempotently", () =>
@@ -142,6 +164,21 @@ describe("the demo profile, rehearsed", () => {
       expect(again.output.match(/already registered/g)).toHaveLength(3)
       const after: Array<unknown> = yield* Effect.promise(() => fetch(`${lbUrl}/admin/api/endpoints`, { headers: admin }).then((r) => r.json()))
       expect(after).toHaveLength(3)
+
+      // The balancer's own online backup lands in the volume, with the wiring in it.
+      const backup = yield* Effect.promise(() =>
+        fetch(`${lbUrl}/admin/api/db/backup`, { method: "POST", headers: admin }).then(async (r) => ({ status: r.status, body: await r.json() }))
+      )
+      expect(backup.status).toBe(200)
+      expect(backup.body.path.startsWith(join(lbDeployment.data, "backups") + "/")).toBe(true)
+      const Database = createRequire(join(lbDeployment.app, "package.json"))("better-sqlite3")
+      const copy = new Database(backup.body.path, { readonly: true, fileMustExist: true })
+      expect(copy.prepare("SELECT name FROM endpoints ORDER BY name").all()).toEqual([
+        { name: "sim-fast" },
+        { name: "sim-medium" },
+        { name: "sim-slow" }
+      ])
+      copy.close()
     }))
 })
 
