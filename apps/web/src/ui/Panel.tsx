@@ -3,6 +3,7 @@
  * it; focus moves into it when it opens and back to the opener when it closes.
  */
 import { createUniqueId, onCleanup, onMount, type ParentComponent, Show } from "solid-js"
+import { Portal } from "solid-js/web"
 import { IconButton } from "./Button.js"
 import { focusFirst } from "./focus.js"
 import { CloseIcon } from "./Icons.js"
@@ -50,6 +51,9 @@ const PanelBody: ParentComponent<Omit<PanelProps, "open">> = (props) => {
 
 export const Panel: ParentComponent<PanelProps> = (props) => (
   <Show when={props.open}>
-    <PanelBody title={props.title} onClose={props.onClose} class={props.class}>{props.children}</PanelBody>
+    {/* In <body>: a transformed or clipped ancestor (a toolbar) must not move or cut the drawer. */}
+    <Portal>
+      <PanelBody title={props.title} onClose={props.onClose} class={props.class}>{props.children}</PanelBody>
+    </Portal>
   </Show>
 )
