@@ -32,6 +32,7 @@ import { EndpointRepo } from "./store/EndpointRepo.js"
 import { SettingsRepo } from "./store/SettingsRepo.js"
 import { Topology } from "./store/Topology.js"
 import { AuditRepo } from "./store/AuditRepo.js"
+import { Backups } from "./store/Backups.js"
 import { StatsRepo } from "./store/StatsRepo.js"
 import { TokenRepo } from "./store/TokenRepo.js"
 import { Upstreams } from "./upstream/Upstreams.js"
@@ -53,7 +54,7 @@ export const BalancerLive = BalancerServer.Default.pipe(
   Layer.provideMerge(Layer.mergeAll(Cooldowns.Default, TokenShares.Default, Upstreams.Default, Stats.Default)),
   Layer.provideMerge(Topology.Default),
   Layer.provide([EndpointRepo.Default, SettingsRepo.Default, BlockRepo.Default, TokenRepo.Default]),
-  Layer.provide([StatsRepo.Default, AuditRepo.Default]),
+  Layer.provide([StatsRepo.Default, AuditRepo.Default, Backups.Default]),
   Layer.provide(DatabaseLive),
   Layer.provideMerge(Layer.mergeAll(LoggingLive, TracingLive, Lifecycle.Default, ClientAddress.Default)),
   Layer.provideMerge(LbConfig.Default)

@@ -53,7 +53,7 @@ const logLevel = Config.string("LB_LOG_LEVEL").pipe(
   })
 )
 
-/** Addresses and CIDR blocks whose X-Forwarded-For is believed (see admin/ClientAddress.ts). */
+/** Addresses and CIDR blocks whose X-Forwarded-For is believed (see http/ClientAddress.ts). */
 const trustedProxies = list("LB_TRUSTED_PROXIES", "").pipe(
   Config.mapOrFail((entries) => {
     const ranges = entries.map((entry) => Address.parseRange(entry))
@@ -102,7 +102,11 @@ export const LbConfigSchema = Config.all({
   queueMax: nonNegativeInt("LB_QUEUE_MAX", 1000),
   queueTimeoutSeconds: positiveSeconds("LB_QUEUE_TIMEOUT_SECONDS", 30),
   maxAttempts: positiveInt("LB_MAX_ATTEMPTS", 3),
-  statsFlushSeconds: positiveSeconds("LB_STATS_FLUSH_SECONDS", 5)
+  statsFlushSeconds: positiveSeconds("LB_STATS_FLUSH_SECONDS", 5),
+  /** Audit entries older than this many days are deleted; 0 keeps them forever. */
+  auditRetentionDays: nonNegativeInt("LB_AUDIT_RETENTION_DAYS", 90),
+  /** At most this many audit entries are kept (the newest); 0 = no bound. */
+  auditMaxRows: nonNegativeInt("LB_AUDIT_MAX_ROWS", 100_000)
 })
 
 export type LbConfigShape = Config.Config.Success<typeof LbConfigSchema>

@@ -9,7 +9,7 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { ClientToken, Endpoint, IncomingBlock } from "@llmlb/core"
 import { Schema } from "effect"
-import { AdminAuth } from "./AdminAuth.js"
+import { AdminAuth, EventsAuth } from "./AdminAuth.js"
 import { BadRequest, Conflict, NotFound } from "./Errors.js"
 
 const rates = {
@@ -154,6 +154,12 @@ export class StatsGroup extends HttpApiGroup.make("stats")
   .middleware(AdminAuth)
 {}
 
+export const DatabaseBackup = Schema.Struct({
+  status: Schema.Literal("ok"),
+  path: Schema.String.annotations({ description: "the new file, on the balancer's file system" }),
+  size_bytes: Schema.Number
+}).annotations({ identifier: "DatabaseBackup" })
+
 export class OperationsGroup extends HttpApiGroup.make("operations")
   .add(
     HttpApiEndpoint.post("clearCache", "/cache/clear")
@@ -164,6 +170,14 @@ export class OperationsGroup extends HttpApiGroup.make("operations")
     HttpApiEndpoint.post("vacuum", "/db/vacuum")
       .addSuccess(Schema.Struct({ status: Schema.Literal("ok") }))
       .annotate(OpenApi.Description, "Runs SQLite VACUUM to compact the database file")
+  )
+  .add(
+    HttpApiEndpoint.post("backup", "/db/backup")
+      .addSuccess(DatabaseBackup)
+      .annotate(
+        OpenApi.Description,
+        "Writes a consistent copy of the live database (SQLite VACUUM INTO) to a new file in the `backups` folder beside it"
+      )
   )
   .middleware(AdminAuth)
 {}
@@ -215,6 +229,25 @@ export class EventsGroup extends HttpApiGroup.make("events")
   .middleware(AdminAuth)
 {}
 
+/** What the event stream carries: `data: <State as JSON>` events, and `: heartbeat` comments every 15 s. */
+export const StateEvents = HttpApiSchema.Text({ contentType: "text/event-stream" }).annotations({
+  description: "Server-sent events: `data: <State as JSON>` events and `: heartbeat` comments"
+})
+
+export class EventStreamGroup extends HttpApiGroup.make("eventStream")
+  .add(
+    HttpApiEndpoint.get("stream", "/events")
+      .addSuccess(StateEvents)
+      .annotate(
+        OpenApi.Description,
+        "The live state for the editor: the State at once, every second and right after every admin mutation, " +
+          "and a heartbeat comment every 15 s, until the client or the server closes the stream. Authenticated by " +
+          "X-Admin-Token, or by `?ticket=` from POST /admin/api/events/ticket (EventSource cannot send headers)"
+      )
+  )
+  .middleware(EventsAuth)
+{}
+
 export class AdminApi extends HttpApi.make("admin")
   .add(StateGroup)
   .add(EndpointsGroup)
@@ -225,6 +258,7 @@ export class AdminApi extends HttpApi.make("admin")
   .add(OperationsGroup)
   .add(AuditGroup)
   .add(EventsGroup)
+  .add(EventStreamGroup)
   .prefix("/admin/api")
   .annotate(OpenApi.Title, "LLM Load Balancer admin API")
 {}

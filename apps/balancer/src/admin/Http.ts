@@ -15,9 +15,10 @@ import { ResponseCache } from "../protection/ResponseCache.js"
 import { Topology } from "../store/Topology.js"
 import { AdminApi, adminApiOf } from "@llmlb/api"
 import { VERSION } from "../Version.js"
-import { EventsRoute } from "./Events.js"
+import { Backups } from "../store/Backups.js"
+import { EventStreamLive } from "./Events.js"
 import { EventTickets } from "./EventTickets.js"
-import { AdminAuthLive } from "./Security.js"
+import { AdminAuthLive, EventsAuthLive } from "./Security.js"
 
 /** Options of the handlers that change something. */
 const mutation = { uninterruptible: true } as const
@@ -141,6 +142,7 @@ const OperationsLive = HttpApiBuilder.group(AdminApi, "operations", (handlers) =
   Effect.gen(function*() {
     const cache = yield* ResponseCache
     const sql = yield* SqlClient.SqlClient
+    const backups = yield* Backups
     const record = (yield* Audit).on("operations")
     return handlers
       .handle("clearCache", () =>
@@ -158,6 +160,11 @@ const OperationsLive = HttpApiBuilder.group(AdminApi, "operations", (handlers) =
           Effect.zipRight(record("db_vacuum", null, {})),
           Effect.as({ status: "ok" as const })
         ), mutation)
+      .handle("backup", () =>
+        backups.create.pipe(
+          Effect.tap((backup) => record("db_backup", null, { path: { new: backup.path }, size_bytes: { new: backup.size_bytes } })),
+          Effect.map((backup) => ({ status: "ok" as const, ...backup }))
+        ), mutation)
   }))
 
 const AuditLive = HttpApiBuilder.group(AdminApi, "audit", (handlers) =>
@@ -172,7 +179,8 @@ const EventsLive = HttpApiBuilder.group(AdminApi, "events", (handlers) =>
     return handlers.handle("ticket", () => tickets.issue)
   }))
 
-const AdminApiRoutes = HttpLayerRouter.addHttpApi(adminApiOf(VERSION), { openapiPath: "/admin/api/openapi.json" }).pipe(
+/** The admin API and its OpenAPI document. */
+export const AdminRoutes = HttpLayerRouter.addHttpApi(adminApiOf(VERSION), { openapiPath: "/admin/api/openapi.json" }).pipe(
   Layer.provide(
     Layer.mergeAll(
       StateLive,
@@ -183,10 +191,8 @@ const AdminApiRoutes = HttpLayerRouter.addHttpApi(adminApiOf(VERSION), { openapi
       StatsLive,
       OperationsLive,
       AuditLive,
-      EventsLive
-    ).pipe(Layer.provide(AdminAuthLive)) // each group applies AdminAuth itself (see Api.ts)
+      EventsLive,
+      EventStreamLive
+    ).pipe(Layer.provide([AdminAuthLive, EventsAuthLive])) // each group applies its guard itself (see packages/api AdminApi.ts)
   )
 )
-
-/** The admin API and its event stream (a plain route: it streams). */
-export const AdminRoutes = Layer.merge(AdminApiRoutes, EventsRoute)

@@ -8,9 +8,13 @@
  * until its target has been still for 5 s, then recorded once with the first old and the last new
  * position (at once when the target gets another kind of change, or at shutdown). So a move is
  * recorded with the time of its last step, possibly after mutations of other targets made meanwhile.
+ *
+ * Retention: entries older than LB_AUDIT_RETENTION_DAYS and all but the newest LB_AUDIT_MAX_ROWS are
+ * deleted by a background fiber at start and every 10 minutes (0 turns either bound off).
  */
 import { HttpServerRequest } from "@effect/platform"
-import { Chunk, Effect, Queue } from "effect"
+import { Chunk, Effect, Queue, Schedule } from "effect"
+import { LbConfig } from "../Config.js"
 import { ClientAddress } from "../http/ClientAddress.js"
 import { type AuditRecord, AuditRepo } from "../store/AuditRepo.js"
 import { flushInBackground } from "./Background.js"
@@ -21,6 +25,8 @@ const SECRET_FIELDS: ReadonlySet<string> = new Set(["api_key", "token"])
 const POSITION_FIELDS: ReadonlySet<string> = new Set(["pos_x", "pos_y"])
 const MOVE_QUIET_MS = 5_000
 const WRITE_INTERVAL = "1 second"
+const PRUNE_INTERVAL = "10 minutes"
+const DAY_MS = 86_400_000
 
 const fieldsOf = (fields: object) => Object.entries(fields).filter(([field, value]) => field !== "id" && value !== undefined)
 
@@ -63,6 +69,7 @@ const mergeMoves = (earlier: AuditRecord, later: AuditRecord): AuditRecord => {
 export class Audit extends Effect.Service<Audit>()("Audit", {
   scoped: Effect.gen(function*() {
     const repo = yield* AuditRepo
+    const { auditRetentionDays, auditMaxRows } = yield* LbConfig
     const addresses = yield* ClientAddress
     const queue = yield* Queue.unbounded<AuditRecord>()
     /** Writes in queue order, which is id order, even when a reader and the fiber both write. */
@@ -104,6 +111,19 @@ export class Audit extends Effect.Service<Audit>()("Audit", {
     )
 
     yield* flushInBackground("audit", Effect.zipRight(settleMoves(false), write), WRITE_INTERVAL)
+
+    const prune = Effect.gen(function*() {
+      // Wall-clock time, as the entries' own `time` is.
+      const now = Date.now()
+      const deleted = yield* repo.prune({
+        before: auditRetentionDays > 0 ? new Date(now - auditRetentionDays * DAY_MS).toISOString() : undefined,
+        keepRows: auditMaxRows > 0 ? auditMaxRows : undefined
+      }).pipe(lock.withPermits(1))
+      if (deleted > 0) yield* Effect.logInfo(`audit: pruned ${deleted} entries`)
+    }).pipe(Effect.catchAllCause((cause) => Effect.logError("audit: pruning failed", cause)))
+    if (auditRetentionDays > 0 || auditMaxRows > 0) {
+      yield* Effect.forkScoped(Effect.repeat(prune, Schedule.spaced(PRUNE_INTERVAL)))
+    }
     // Runs before the background fiber stops and its last write (finalizers run last-in first-out).
     yield* Effect.addFinalizer(() => settleMoves(true))
 
