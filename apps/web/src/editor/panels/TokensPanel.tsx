@@ -20,6 +20,21 @@ const limitText = (limit: number | null, unit: string) => (limit === null ? `no 
 
 const when = (iso: string | null) => (iso === null ? "never" : new Date(iso).toLocaleString())
 
+/** A per-minute limit: a whole number of at least 1, or empty for none. */
+const LimitField: Component<TokensPanelProps & { readonly field: "rpm_limit" | "tpm_limit"; readonly label: string; readonly hint: string }> = (
+  props
+) => (
+  <NumberField
+    label={props.label}
+    hint={props.hint}
+    min={1}
+    step={1}
+    value={props.state.draft[props.field]}
+    onValue={(v) => props.actions.setDraft(props.field, v)}
+    error={props.state.fieldErrors[props.field]}
+  />
+)
+
 const TokenForm: Component<TokensPanelProps> = (props) => {
   const draft = () => props.state.draft
   const errors = () => props.state.fieldErrors
@@ -49,24 +64,8 @@ const TokenForm: Component<TokensPanelProps> = (props) => {
         data-autofocus
       />
       <div class="panels-two">
-        <NumberField
-          label="RPM limit"
-          hint="requests per minute; empty = none"
-          min={1}
-          step={1}
-          value={draft().rpm_limit}
-          onValue={(v) => props.actions.setDraft("rpm_limit", v)}
-          error={errors().rpm_limit}
-        />
-        <NumberField
-          label="TPM limit"
-          hint="tokens per minute; empty = none"
-          min={1}
-          step={1}
-          value={draft().tpm_limit}
-          onValue={(v) => props.actions.setDraft("tpm_limit", v)}
-          error={errors().tpm_limit}
-        />
+        <LimitField {...props} field="rpm_limit" label="RPM limit" hint="requests per minute; empty = none" />
+        <LimitField {...props} field="tpm_limit" label="TPM limit" hint="tokens per minute; empty = none" />
       </div>
       <Select
         label="Bound block"
