@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     name: "@llmlb/docker",
     include: ["test/**/*.test.ts"],
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 60_000
   }
 })

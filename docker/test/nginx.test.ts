@@ -145,7 +145,7 @@ describe("nginx in front of the balancer, running", () => {
       const nginx = yield* startNginx(port, `127.0.0.1:${lbPort}`, `127.0.0.1:${producer.port}`)
       const url = `http://127.0.0.1:${port}`
       yield* Effect.promise(async () => {
-        for (let i = 0; i < 100; i++) {
+        for (let i = 0; i < 300; i++) {
           if (await fetch(`${url}/nginx-health`).then((r) => r.ok, () => false)) return
           await new Promise((r) => setTimeout(r, 50))
         }

@@ -104,7 +104,7 @@ export const runAsNode = (app: string, args: ReadonlyArray<string>, env: Readonl
   }))
 
 /** Polls `url` until it answers 200; fails with the process's output after `timeoutMs`. */
-export const waitFor200 = (url: string, started: Started, timeoutMs = 20_000) =>
+export const waitFor200 = (url: string, started: Started, timeoutMs = 45_000) =>
   Effect.promise(async () => {
     const deadline = Date.now() + timeoutMs
     for (;;) {
