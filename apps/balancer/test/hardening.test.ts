@@ -1,4 +1,5 @@
 import { describe, expect, it, layer } from "@effect/vitest"
+import { MAX_JSON_DEPTH } from "@llmlb/core"
 import { simScoped } from "@llmlb/upstream-sim"
 import { Context, Effect, FastCheck as fc, Layer } from "effect"
 import { ADMIN_TOKEN, type Balancer, TestBalancer, tempDbPath } from "./support/Balancer.js"
@@ -129,7 +130,7 @@ describe("secrets", () => {
           expect(everything.filter((text) => text.includes(part)).map((text) => text.slice(0, 300))).toEqual([])
         }
       }
-    }))
+    }), 60_000)
 })
 
 /** An endpoint, a block and (where the API has them) a client token to aim PATCHes at. */
@@ -233,15 +234,269 @@ layer(fuzzLayer)("admin payloads from fast-check", (it) => {
   it.effect.prop("any JSON value as a payload gets a 2xx or 4xx, never a 5xx", [fc.constantFrom(...routes), fc.jsonValue()], ([route, body]) =>
     Effect.gen(function*() {
       yield* expectNo5xx(yield* TestBalancer, route.method, route.path(yield* Targets), stringify(body))
-    }), { fastCheck: { numRuns: 100 } })
+    }), { timeout: 60_000, fastCheck: { numRuns: 100 } })
 
   it.effect.prop("mutated valid payloads get a 2xx or 4xx, never a 5xx", [mutated], ([{ body, route }]) =>
     Effect.gen(function*() {
       yield* expectNo5xx(yield* TestBalancer, route.method, route.path(yield* Targets), body)
-    }), { fastCheck: { numRuns: 200 } })
+    }), { timeout: 60_000, fastCheck: { numRuns: 200 } })
 
   it.effect.prop("malformed JSON and wrong content types never get a 5xx", [malformed], ([{ body, contentType, route }]) =>
     Effect.gen(function*() {
       yield* expectNo5xx(yield* TestBalancer, route.method, route.path(yield* Targets), body, contentType)
-    }), { fastCheck: { numRuns: 100 } })
+    }), { timeout: 60_000, fastCheck: { numRuns: 100 } })
+})
+
+// -------------------------------------------------------------------------------------------------
+// Hostile bodies: nesting thousands of levels deep, huge numbers, long strings, invalid UTF-8,
+// duplicate keys and prototype keys, on every admin route and on /v1/*. Each gets a 4xx with a JSON
+// body saying why (OpenAI's shape on /v1), or, where it is harmless, the answer a sane body gets.
+
+type Hostility = "deep" | "number" | "long" | "prototype" | "plain"
+
+/** A JSON value as raw text (so that it can be what JSON.stringify never writes), and what it is. */
+interface RawValue {
+  readonly text: string
+  readonly kind: Hostility
+}
+
+const nested = (levels: number, shape: "array" | "object" | "mixed") =>
+  shape === "array"
+    ? "[".repeat(levels) + "]".repeat(levels)
+    : shape === "object"
+    ? "{\"a\":".repeat(levels) + "1" + "}".repeat(levels)
+    : "{\"a\":[".repeat(Math.ceil(levels / 2)) + "1" + "]}".repeat(Math.ceil(levels / 2))
+
+const hostileValue: fc.Arbitrary<RawValue> = fc.oneof(
+  // Past the limit (a member of the body is one level in already), from just past it to 20,000 levels.
+  fc.tuple(fc.integer({ min: MAX_JSON_DEPTH, max: 20_000 }), fc.constantFrom("array" as const, "object" as const, "mixed" as const))
+    .map(([levels, shape]) => ({ text: nested(levels, shape), kind: "deep" })),
+  // Within it: the limit is not refused early.
+  fc.tuple(fc.integer({ min: 1, max: MAX_JSON_DEPTH - 2 }), fc.constantFrom("array" as const, "object" as const))
+    .map(([levels, shape]) => ({ text: nested(levels, shape), kind: "plain" })),
+  fc.constantFrom(...RAW, "1" + "0".repeat(400), "-1e309", "123456789012345678901234567890", "1e-400", "0.1e+309")
+    .map((text) => ({ text, kind: "number" })),
+  fc.tuple(fc.integer({ min: 1_000, max: 300_000 }), fc.constantFrom("x", "é", "😀", "\\u0000", "\\\"", "\\ud800", "[{"))
+    .map(([length, unit]) => ({ text: `"${unit.repeat(Math.ceil(length / unit.length))}"`, kind: "long" })),
+  fc.constantFrom(
+    "{\"__proto__\":{\"polluted\":\"yes\"}}",
+    "{\"constructor\":{\"prototype\":{\"polluted\":\"yes\"}}}",
+    "{\"prototype\":{\"polluted\":\"yes\"}}",
+    "[{\"__proto__\":{\"polluted\":\"yes\"}}]"
+  ).map((text) => ({ text, kind: "prototype" })),
+  fc.jsonValue({ maxDepth: 3 }).map((value) => ({ text: stringify(value), kind: "plain" }))
+)
+
+const PROTOTYPE_KEYS = ["__proto__", "constructor", "prototype"]
+
+/** A body: a valid payload's members, then hostile ones; a key may come twice. */
+interface HostileBody {
+  readonly text: string
+  readonly members: ReadonlyArray<readonly [string, RawValue]>
+}
+
+const hostileBody = (valid: Record<string, unknown>, keys: ReadonlyArray<string>): fc.Arbitrary<HostileBody> =>
+  fc.array(fc.tuple(fc.constantFrom(...keys, ...Object.keys(valid), ...PROTOTYPE_KEYS, "x_unknown"), hostileValue), { minLength: 1, maxLength: 3 })
+    .map((extra) => {
+      const members = [
+        ...Object.entries(valid).map(([key, value]) => [key, { text: stringify(value), kind: "plain" as const }] as const),
+        ...extra
+      ]
+      return { members, text: `{${members.map(([key, value]) => `${JSON.stringify(key)}:${value.text}`).join(",")}}` }
+    })
+
+/** What the balancer itself must refuse in a body, in the order it checks; undefined when the body is left to the route. */
+const refusalOf = (body: HostileBody): string | undefined => {
+  if (body.members.some(([, value]) => value.kind === "deep")) return `nests deeper than ${MAX_JSON_DEPTH} levels`
+  const keys = body.members.map(([key]) => key)
+  return new Set(keys).size < keys.length ? "more than once" : undefined
+}
+
+/** Invalid UTF-8: a lone continuation byte, an overlong "/", a surrogate, a cut sequence, bytes no UTF-8 has. */
+const INVALID_UTF8 = [[0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xff], [0xf8, 0x88, 0x80, 0x80, 0x80]]
+
+/** `text` with the invalid bytes in place of its first `\u0001` (inside a string value). */
+const withInvalidBytes = (text: string, bytes: ReadonlyArray<number>) => {
+  const [before, after] = text.split("\u0001") as [string, string]
+  return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)])
+}
+
+/** A raw request to the in-process balancer; the body as JSON when it parses, else its text. */
+const rawFetch = (lb: Balancer, method: string, path: string, body: string | Buffer, headers: Record<string, string>) =>
+  Effect.promise(async () => {
+    const response = await fetch(lb.url + path, { method, body, headers: { "content-type": "application/json", ...headers } })
+    const text = await response.text()
+    let json: any = text
+    try {
+      json = JSON.parse(text)
+    } catch {
+      // an SSE stream or an empty answer: kept as text
+    }
+    return { status: response.status, contentType: response.headers.get("content-type") ?? "", body: json }
+  })
+
+const adminHeaders = { "x-admin-token": ADMIN_TOKEN }
+
+/** The admin answer to a hostile payload: never a 5xx; a 4xx says why in `message`; `refusal` when the balancer must refuse. */
+const expectAdminAnswer = (lb: Balancer, method: string, path: string, body: string | Buffer, refusal: string | undefined) =>
+  Effect.gen(function*() {
+    const response = yield* rawFetch(lb, method, path, body, adminHeaders)
+    const context = `${method} ${path} ${String(body).slice(0, 300)}\n${JSON.stringify(response.body).slice(0, 300)}`
+    expect(response.status, context).toBeGreaterThanOrEqual(200)
+    expect(response.status, context).toBeLessThan(500)
+    if (response.status >= 400) {
+      expect(response.contentType, context).toContain("application/json")
+      expect(typeof response.body.message, context).toBe("string")
+    }
+    if (refusal !== undefined) {
+      expect(response.status, context).toBe(400)
+      expect(response.body.message, context).toContain(refusal)
+    }
+    return response
+  })
+
+/** Routes that take no payload ignore a body; they must not fail on one either. */
+const payloadlessRoutes = ["/reset-stats", "/cache/clear", "/events/ticket"]
+
+layer(fuzzLayer)("hostile admin payloads", (it) => {
+  it.effect.prop(
+    "nesting, huge numbers, long strings, duplicate and prototype keys get a 4xx saying why, never a 5xx",
+    [fc.constantFrom(...routes).chain((route) => fc.tuple(fc.constant(route), hostileBody(route.valid, route.fields)))],
+    ([[route, body]]) =>
+      Effect.gen(function*() {
+        const lb = yield* TestBalancer
+        const path = `/admin/api${route.path(yield* Targets)}`
+        const refusal = refusalOf(body)
+        const answer = yield* expectAdminAnswer(lb, route.method, path, body.text, refusal)
+        // Every one of these routes refuses unknown and prototype keys (400; the message names the first fault).
+        const odd = body.members.some(([key]) => PROTOTYPE_KEYS.includes(key) || key === "x_unknown")
+        if (odd) expect(answer.status).toBe(400)
+      }),
+    { timeout: 180_000, fastCheck: { numRuns: 150 } }
+  )
+
+  it.effect.prop(
+    "invalid UTF-8 gets a 400 saying so, on every route that takes a payload",
+    [fc.constantFrom(...routes), fc.constantFrom(...INVALID_UTF8)],
+    ([route, bytes]) =>
+      Effect.gen(function*() {
+        const lb = yield* TestBalancer
+        const text = `{${Object.entries(route.valid).map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(",")},"note":"a\u0001b"}`
+        yield* expectAdminAnswer(lb, route.method, `/admin/api${route.path(yield* Targets)}`, withInvalidBytes(text, bytes), "not valid UTF-8")
+      }),
+    { timeout: 60_000, fastCheck: { numRuns: 40 } }
+  )
+
+  it.effect.prop(
+    "routes that take no payload ignore a hostile body without failing",
+    [fc.constantFrom(...payloadlessRoutes), hostileBody({}, ["x"])],
+    ([path, body]) =>
+      Effect.gen(function*() {
+        const response = yield* expectAdminAnswer(yield* TestBalancer, "POST", `/admin/api${path}`, body.text, undefined)
+        expect(response.status).toBeLessThan(300)
+      }),
+    { timeout: 60_000, fastCheck: { numRuns: 30 } }
+  )
+
+  it.effect("reads a payload only after authentication: a hostile one without the admin token gets 401", () =>
+    Effect.gen(function*() {
+      const lb = yield* TestBalancer
+      for (const body of [nested(50_000, "array"), withInvalidBytes("{\"name\":\"\u0001\"}", [0xff]), "{\"name\":\"a\",\"name\":\"b\"}"]) {
+        const response = yield* rawFetch(lb, "POST", "/admin/api/endpoints", body, {})
+        expect([response.status, typeof response.body.message]).toEqual([401, "string"])
+      }
+    }))
+})
+
+// The /v1 side: a real simulator behind the balancer, so that what the balancer lets through is judged
+// by an upstream as a client would see it.
+
+class Upstream extends Context.Tag("Upstream")<Upstream, { readonly received: () => ReadonlyArray<{ readonly body: unknown }> }>() {}
+
+const v1Layer = Layer.effect(
+  Upstream,
+  Effect.gen(function*() {
+    const lb = yield* TestBalancer
+    const sim = yield* simScoped({ models: ["m1"], outputTokens: 3 })
+    yield* lb.admin("POST", "/endpoints", { name: "fuzz-sim", base_url: sim.baseUrl, connected: true })
+    const block = yield* lb.admin("POST", "/incoming-blocks", { name: "fuzzpool" })
+    const endpoints = (yield* lb.admin("GET", "/endpoints")).body as Array<{ id: string }>
+    yield* lb.admin("PATCH", `/incoming-blocks/${block.body.id}`, { endpoint_ids: endpoints.map((e) => e.id) })
+    return { received: () => sim.received() }
+  })
+).pipe(Layer.provideMerge(TestBalancer.layer()))
+
+const chatBody = { model: "m1", messages: [{ role: "user", content: "hi" }], max_tokens: 2 }
+const v1Routes = [
+  { path: "/v1/chat/completions", valid: chatBody },
+  { path: "/v1/fuzzpool/chat/completions", valid: { ...chatBody, stream: true } },
+  { path: "/v1/completions", valid: { model: "m1", prompt: "hi", max_tokens: 2 } },
+  { path: "/v1/embeddings", valid: { model: "m1", input: "hi" } }
+] as const
+const V1_FIELDS = ["model", "messages", "prompt", "input", "max_tokens", "max_completion_tokens", "temperature", "stream", "stream_options", "seed", "user"]
+
+/** The /v1 answer: never a 5xx; a 4xx in OpenAI's shape; `refusal` when the balancer must refuse. */
+const expectV1Answer = (lb: Balancer, path: string, body: string | Buffer, refusal: string | undefined) =>
+  Effect.gen(function*() {
+    const response = yield* rawFetch(lb, "POST", path, body, {})
+    const context = `${path} ${String(body).slice(0, 200)}\n${JSON.stringify(response.body).slice(0, 300)}`
+    expect(response.status, context).toBeGreaterThanOrEqual(200)
+    expect(response.status, context).toBeLessThan(500)
+    if (response.status >= 400) {
+      const { code, message, param, type } = response.body.error ?? {}
+      expect(Object.keys(response.body.error ?? {}).sort(), context).toEqual(["code", "message", "param", "type"])
+      expect([typeof message, typeof type], context).toEqual(["string", "string"])
+      // An upstream's own error passes as it is: vLLM's `code` is the status, a number.
+      expect([param === null || typeof param === "string", code === null || ["string", "number"].includes(typeof code)], context).toEqual([true, true])
+    }
+    if (refusal !== undefined) {
+      expect(response.status, context).toBe(400)
+      expect(response.body.error.message, context).toContain(refusal)
+    }
+    return response
+  })
+
+layer(v1Layer)("hostile /v1 bodies", (it) => {
+  it.effect.prop(
+    "nesting, huge numbers, long strings, duplicate and prototype keys get a 4xx in OpenAI's shape, never a 5xx",
+    [fc.constantFrom(...v1Routes).chain((route) => fc.tuple(fc.constant(route), hostileBody(route.valid, V1_FIELDS)))],
+    ([[route, body]]) =>
+      Effect.gen(function*() {
+        const model = body.members.findLast(([key]) => key === "model")?.[1].text
+        const longModel = model !== undefined && model.startsWith("\"") && JSON.parse(model).length > 256
+        const refusal = refusalOf(body) ?? (longModel ? "model must be at most 256 characters" : undefined)
+        yield* expectV1Answer(yield* TestBalancer, route.path, body.text, refusal)
+      }),
+    { timeout: 180_000, fastCheck: { numRuns: 150 } }
+  )
+
+  it.effect.prop(
+    "invalid UTF-8 gets a 400 saying so",
+    [fc.constantFrom(...v1Routes), fc.constantFrom(...INVALID_UTF8)],
+    ([route, bytes]) =>
+      Effect.gen(function*() {
+        const text = JSON.stringify({ ...route.valid, user: "a\u0001b" }).replace("\\u0001", "\u0001")
+        yield* expectV1Answer(yield* TestBalancer, route.path, withInvalidBytes(text, bytes), "not valid UTF-8")
+      }),
+    { timeout: 60_000, fastCheck: { numRuns: 30 } }
+  )
+
+  it.effect("a __proto__ key is a key like any other: it sets no prototype, so no field is read through it", () =>
+    Effect.gen(function*() {
+      const lb = yield* TestBalancer
+      const messages = JSON.stringify(chatBody.messages)
+      const hidden = yield* expectV1Answer(lb, "/v1/chat/completions", `{"__proto__":{"model":"m1"},"messages":${messages}}`, "You must provide a model")
+      expect(hidden.body.error.param).toBe("model")
+      const notStreamed = yield* expectV1Answer(lb, "/v1/chat/completions", `{"model":"m1","messages":${messages},"__proto__":{"stream":true}}`, undefined)
+      expect([notStreamed.status, notStreamed.contentType]).toEqual([200, "application/json"])
+      const admin = yield* rawFetch(lb, "POST", "/admin/api/endpoints", `{"name":"p","base_url":"http://127.0.0.1:9/v1","__proto__":{"connected":true}}`, adminHeaders)
+      expect([admin.status, admin.body.message]).toEqual([400, expect.stringContaining("__proto__")])
+    }))
+
+  it.effect("leaves Object.prototype untouched after every hostile body above (balancer and simulator run in this process)", () =>
+    Effect.sync(() => {
+      expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain("polluted")
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+      expect(Object.getPrototypeOf(Object.prototype)).toBeNull()
+    }))
 })
