@@ -83,6 +83,10 @@ for (const app of apps) {
         const url = `http://127.0.0.1:${port}`
         yield* waitFor200(`${url}/health`, started)
 
+        // A health answer of the app itself, not a page that a fallback route happens to serve.
+        const health = yield* Effect.promise(() => fetch(`${url}/health`))
+        expect(health.headers.get("content-type")).toMatch(/^application\/json/)
+        expect(yield* Effect.promise(() => health.json())).toMatchObject({ status: "ok" })
         expect(yield* healthcheck(d, env)).toMatchObject({ code: 0 })
         const page = yield* Effect.promise(() => fetch(`${url}${app.page}`))
         expect(page.status).toBe(200)
