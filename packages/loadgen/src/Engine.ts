@@ -110,11 +110,15 @@ export class Engine {
     return this.inFlight.size
   }
 
+  /** Starts at the plan's t = 0 (worker threads get a common start a little ahead). */
   start(): void {
     const load = this.plan.load
     if (load.kind === "open") return this.paceNext()
-    this.topUp()
-    if (load.ramp !== null && !this.claimsDone) this.rampTimer = setInterval(() => this.topUp(), 5)
+    this.pacer = waitUntil(this.plan.startAt, () => {
+      this.pacer = null
+      this.topUp()
+      if (load.ramp !== null && !this.claimsDone) this.rampTimer = setInterval(() => this.topUp(), 5)
+    })
   }
 
   /** Ends the run now: no more sends, in-flight requests are aborted with `reason`. */
@@ -183,7 +187,7 @@ export class Engine {
   }
 
   private send(index: number, intendedAt: number, lagMs: number | null): void {
-    const warmup = index < this.warmupRequests || intendedAt - this.plan.startAt < this.warmupMs
+    const warmup = index < this.warmupRequests || (this.warmupMs > 0 && intendedAt - this.plan.startAt < this.warmupMs)
     if (!warmup && this.endAt === Number.POSITIVE_INFINITY && this.plan.settings.duration !== undefined) {
       this.endAt = intendedAt + this.plan.settings.duration * 1000
     }

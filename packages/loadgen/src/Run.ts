@@ -163,7 +163,7 @@ export const runLoad = (settings: RunSettings, options: RunOptions = {}): Effect
       }
       const workers = settings.workers
       driver = workers > 1 ?
-        startWorkers(settings, model, target, runId, workers, sink) :
+        startWorkers(settings, model, target, runId, workers, sink, (message) => emit("error", message)) :
         localDriver(settings, model, target, pool, runId, sink)
       const ticker = setInterval(() => {
         lastTick = performance.now()

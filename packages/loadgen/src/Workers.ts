@@ -6,7 +6,9 @@
  */
 import { Schema } from "effect"
 import { existsSync } from "node:fs"
-import { fileURLToPath } from "node:url"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
 import type { EngineSink } from "./Engine.js"
 import type { Target } from "./Plan.js"
@@ -39,13 +41,23 @@ export type FromWorker =
   }
   | { readonly type: "idle"; readonly loop: LoopDelay }
 
-/** The worker's script: the bundle's `loadgen-worker.js` beside this file, else the TypeScript source through tsx. */
-const workerScript = (): { readonly url: URL; readonly execArgv: Array<string> } => {
+/**
+ * The worker's script: the bundle's `loadgen-worker.js` beside this file; else (running from source, under
+ * tsx or vitest) a bootstrap that registers tsx's loader in the worker, as loaders of the main thread do
+ * not reach worker threads in Node 20, and imports the TypeScript source.
+ */
+const workerScript = (workerData: WorkerData): Worker => {
   const bundled = new URL("./loadgen-worker.js", import.meta.url)
-  if (existsSync(fileURLToPath(bundled))) return { url: bundled, execArgv: [] }
+  if (existsSync(fileURLToPath(bundled))) return new Worker(bundled, { workerData })
   const source = new URL("./WorkerMain.ts", import.meta.url)
-  if (existsSync(fileURLToPath(source))) return { url: source, execArgv: ["--import", "tsx"] }
-  throw new Error("workers > 1 needs loadgen-worker.js beside the bundle (packages/loadgen/build.mjs writes it)")
+  if (!existsSync(fileURLToPath(source))) {
+    throw new Error("workers > 1 needs loadgen-worker.js beside the bundle (packages/loadgen/build.mjs writes it)")
+  }
+  const tsx = join(dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/esm/api/index.mjs")
+  const bootstrap = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((api) => { api.register(); return import(${
+    JSON.stringify(source.href)
+  }) })`
+  return new Worker(bootstrap, { eval: true, workerData })
 }
 
 const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x)
@@ -56,9 +68,10 @@ export const startWorkers = (
   target: Target,
   runId: string,
   count: number,
-  sink: EngineSink
+  sink: EngineSink,
+  /** A worker thread that failed: its share of the load is lost, the run goes on. */
+  onFailure: (message: string) => void
 ): Driver => {
-  const script = workerScript()
   const encoded = Schema.encodeSync(RunSettings)(settings)
   const loops: Array<LoopDelay> = []
   let ready = 0
@@ -66,6 +79,8 @@ export const startWorkers = (
   let stopReason: string | null = null
   let resolveLoops: ((l: ReadonlyArray<LoopDelay>) => void) | null = null
   const workers: Array<Worker> = []
+  /** Per thread: its end is counted (idle, failed or terminated). */
+  const settled: Array<boolean> = []
   const onIdle = (loop: LoopDelay) => {
     loops.push(loop)
     if (++idle < workers.length) return
@@ -74,8 +89,7 @@ export const startWorkers = (
   }
   for (let offset = 0; offset < count; offset++) {
     const data: WorkerData = { settings: encoded, model, target, runId, stride: count, offset }
-    const worker = new Worker(script.url, { workerData: data, execArgv: script.execArgv })
-    let finished = false
+    const worker = workerScript(data)
     worker.on("message", (message: FromWorker) => {
       switch (message.type) {
         case "ready":
@@ -93,23 +107,25 @@ export const startWorkers = (
           return
         }
         case "idle":
-          finished = true
+          if (settled[offset]) return
+          settled[offset] = true
           void worker.terminate()
           return onIdle(message.loop)
       }
     })
     worker.on("error", (error) => {
-      if (finished) return
-      finished = true
-      process.emitWarning(`loadgen worker ${offset} failed: ${error.message}`)
+      if (settled[offset]) return
+      settled[offset] = true
+      onFailure(`worker thread ${offset} failed: ${error.message}`)
       onIdle({ p99_ms: 0, max_ms: 0 })
     })
     worker.on("exit", () => {
-      if (finished) return
-      finished = true
+      if (settled[offset]) return
+      settled[offset] = true
       onIdle({ p99_ms: 0, max_ms: 0 })
     })
     workers.push(worker)
+    settled.push(false)
   }
   return {
     start() {
@@ -118,6 +134,17 @@ export const startWorkers = (
     stop(reason) {
       if (stopReason !== null) return
       stopReason = reason
+      if (ready < count) {
+        // Not started (still loading): nothing was sent, nothing to end.
+        for (const [i, w] of workers.entries()) {
+          void w.terminate()
+          if (!settled[i]) {
+            settled[i] = true
+            onIdle({ p99_ms: 0, max_ms: 0 })
+          }
+        }
+        return
+      }
       const message: ToWorker = { type: "stop", reason }
       for (const w of workers) w.postMessage(message)
     },
