@@ -1,7 +1,9 @@
 /**
  * The producer page: the built web app's `dist/producer` folder (LP_WEB_DIR, by default found beside this
- * code in the repository), served at `/`.
+ * code in the repository), served at `/` by the shared static handler (CSP, immutable hashed assets,
+ * pre-compressed files, SPA fallback).
  */
+import { serveStatic } from "@llmlb/static"
 import { Effect } from "effect"
 import type * as Http from "node:http"
 import { fileURLToPath } from "node:url"
@@ -13,10 +15,16 @@ const defaultWebDir = () => fileURLToPath(new URL("../../web/dist/producer/", im
 export class WebPage extends Effect.Service<WebPage>()("WebPage", {
   effect: Effect.gen(function*() {
     const { webDir } = yield* LpConfig
-    const dir = webDir === "" ? defaultWebDir() : webDir
-    return (_req: Http.IncomingMessage, res: Http.ServerResponse): void => {
-      res.writeHead(404, { "content-type": "application/json" })
-      res.end(JSON.stringify({ _tag: "NotFound", message: `the producer page is not built (${dir}): corepack pnpm build` }))
+    const serve = serveStatic({
+      root: webDir === "" ? defaultWebDir() : webDir,
+      basePath: "/",
+      notBuiltMessage: "The producer page is not built yet: run corepack pnpm build"
+    })
+    return (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+      if (!serve(req, res)) {
+        res.writeHead(404, { "content-type": "application/json" })
+        res.end(JSON.stringify({ _tag: "NotFound", message: "not found" }))
+      }
     }
   })
 }) {}

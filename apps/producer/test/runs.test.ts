@@ -1,9 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
 import { startSim, type UpstreamSim } from "@llmlb/upstream-sim"
-import Database from "better-sqlite3"
+import { Reactivity } from "@effect/experimental"
+import type { SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Scope } from "effect"
 import { WebSocket } from "ws"
 import { startProducer, tempDbPath, type TestProducer } from "./support.js"
+
+/** Runs SQL on a producer's database file directly (what a crash leaves, what a delete removed). */
+const withDb = <A>(path: string, f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
+  Effect.scoped(Effect.flatMap(SqliteClient.make({ filename: path }), f)).pipe(Effect.provide(Reactivity.layer), Effect.orDie)
 
 const sim = (options: Parameters<typeof startSim>[0] = {}) =>
   Effect.acquireRelease(Effect.promise(() => startSim(options)), (s) => Effect.promise(() => s.close()))
@@ -186,9 +192,8 @@ describe("runs", () => {
       expect((yield* lp.call("DELETE", `/api/runs/${ids[0]}`)).status).toBe(204)
       expect((yield* lp.call("GET", `/api/runs/${ids[0]}`)).status).toBe(404)
       expect((yield* lp.call("GET", `/api/runs/${ids[0]}/requests.csv`)).status).toBe(404)
-      const db = new Database(lp.dbPath, { readonly: true })
-      expect(db.prepare("SELECT count(*) AS n FROM run_requests WHERE run_id = ?").get(ids[0])).toEqual({ n: 0 })
-      db.close()
+      const rows = yield* withDb(lp.dbPath, (sql) => sql`SELECT count(*) AS n FROM run_requests WHERE run_id = ${ids[0]!}`)
+      expect(rows).toEqual([{ n: 0 }])
     }), 30_000)
 
   it.scopedLive("LP_MAX_STORED_REQUESTS bounds the rows kept of a run", () =>
@@ -240,10 +245,10 @@ describe("runs", () => {
       yield* Effect.sleep("1200 millis")
       yield* Scope.close(scope, { _tag: "Success", value: undefined } as never)
       // What a crash leaves: a row still marked running.
-      const db = new Database(dbPath)
-      db.prepare("INSERT INTO runs (label, status, started_at, settings) VALUES ('crashed', 'running', '2026-01-01T00:00:00Z', '{}')").run()
-      const crashed = (db.prepare("SELECT max(id) AS id FROM runs").get() as { id: number }).id
-      db.close()
+      const inserted = yield* withDb(dbPath, (sql) =>
+        sql<{ id: number }>`INSERT INTO runs (label, status, started_at, settings)
+          VALUES ('crashed', 'running', '2026-01-01T00:00:00Z', '{}') RETURNING id`)
+      const crashed = inserted[0]!.id
       const second = yield* startProducer({}, dbPath)
       const graceful = (yield* second.call("GET", `/api/runs/${id}`)).body
       expect(graceful.status).toBe("stopped")
