@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
-import { existsSync, readdirSync, statSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { createRequire } from "node:module"
 import { join } from "node:path"
 import { compose, healthcheckCommand, read, ROOT, serviceEnv } from "./support/Repo.js"
@@ -91,6 +91,8 @@ for (const app of apps) {
         const page = yield* Effect.promise(() => fetch(`${url}${app.page}`))
         expect(page.status).toBe(200)
         expect(page.headers.get("content-type")).toMatch(/^text\/html/)
+        // From the deployment's own web directory (the image's /app/web), not from a checkout.
+        expect(yield* Effect.promise(() => page.text())).toBe(readFileSync(join(d.app, "web/index.html"), "utf8"))
         if (process.getuid?.() === 0) expect(statSync(join(d.data, app.db)).uid).toBe(NODE_UID)
 
         // The README's online backup, while the app runs: a consistent copy in the volume's backups/ folder.
