@@ -270,21 +270,21 @@ const nested = (levels: number, shape: "array" | "object" | "mixed") =>
 const hostileValue: fc.Arbitrary<RawValue> = fc.oneof(
   // Past the limit (a member of the body is one level in already), from just past it to 20,000 levels.
   fc.tuple(fc.integer({ min: MAX_JSON_DEPTH, max: 20_000 }), fc.constantFrom("array" as const, "object" as const, "mixed" as const))
-    .map(([levels, shape]) => ({ text: nested(levels, shape), kind: "deep" })),
+    .map(([levels, shape]) => ({ text: nested(levels, shape), kind: "deep" as const })),
   // Within it: the limit is not refused early.
   fc.tuple(fc.integer({ min: 1, max: MAX_JSON_DEPTH - 2 }), fc.constantFrom("array" as const, "object" as const))
-    .map(([levels, shape]) => ({ text: nested(levels, shape), kind: "plain" })),
+    .map(([levels, shape]) => ({ text: nested(levels, shape), kind: "plain" as const })),
   fc.constantFrom(...RAW, "1" + "0".repeat(400), "-1e309", "123456789012345678901234567890", "1e-400", "0.1e+309")
-    .map((text) => ({ text, kind: "number" })),
+    .map((text) => ({ text, kind: "number" as const })),
   fc.tuple(fc.integer({ min: 1_000, max: 300_000 }), fc.constantFrom("x", "é", "😀", "\\u0000", "\\\"", "\\ud800", "[{"))
-    .map(([length, unit]) => ({ text: `"${unit.repeat(Math.ceil(length / unit.length))}"`, kind: "long" })),
+    .map(([length, unit]) => ({ text: `"${unit.repeat(Math.ceil(length / unit.length))}"`, kind: "long" as const })),
   fc.constantFrom(
     "{\"__proto__\":{\"polluted\":\"yes\"}}",
     "{\"constructor\":{\"prototype\":{\"polluted\":\"yes\"}}}",
     "{\"prototype\":{\"polluted\":\"yes\"}}",
     "[{\"__proto__\":{\"polluted\":\"yes\"}}]"
-  ).map((text) => ({ text, kind: "prototype" })),
-  fc.jsonValue({ maxDepth: 3 }).map((value) => ({ text: stringify(value), kind: "plain" }))
+  ).map((text) => ({ text, kind: "prototype" as const })),
+  fc.jsonValue({ maxDepth: 3 }).map((value) => ({ text: stringify(value), kind: "plain" as const }))
 )
 
 const PROTOTYPE_KEYS = ["__proto__", "constructor", "prototype"]
@@ -328,7 +328,11 @@ const invalidUtf8Payload = (valid: Record<string, unknown>, field: string, bytes
 /** A raw request to the in-process balancer; the body as JSON when it parses, else its text. */
 const rawFetch = (lb: Balancer, method: string, path: string, body: string | Buffer, headers: Record<string, string>) =>
   Effect.promise(async () => {
-    const response = await fetch(lb.url + path, { method, body, headers: { "content-type": "application/json", ...headers } })
+    const response = await fetch(lb.url + path, {
+      method,
+      body: typeof body === "string" ? body : new Uint8Array(body),
+      headers: { "content-type": "application/json", ...headers }
+    })
     const text = await response.text()
     let json: any = text
     try {
@@ -416,7 +420,7 @@ layer(fuzzLayer)("hostile admin payloads", (it) => {
 
 class Upstream extends Context.Tag("Upstream")<Upstream, { readonly received: () => ReadonlyArray<{ readonly body: unknown }> }>() {}
 
-const v1Layer = Layer.effect(
+const v1Layer = Layer.scoped(
   Upstream,
   Effect.gen(function*() {
     const lb = yield* TestBalancer
@@ -465,7 +469,8 @@ layer(v1Layer)("hostile /v1 bodies", (it) => {
     [fc.constantFrom(...v1Routes).chain((route) => fc.tuple(fc.constant(route), hostileBody(route.valid, V1_FIELDS)))],
     ([[route, body]]) =>
       Effect.gen(function*() {
-        const model = body.members.findLast(([key]) => key === "model")?.[1].text
+        // The last "model" is the one JSON.parse keeps.
+        const model = body.members.filter(([key]) => key === "model").at(-1)?.[1].text
         const longModel = model !== undefined && model.startsWith("\"") && JSON.parse(model).length > 256
         const refusal = refusalOf(body) ?? (longModel ? "model must be at most 256 characters" : undefined)
         yield* expectV1Answer(yield* TestBalancer, route.path, body.text, refusal)
