@@ -36,6 +36,7 @@ import { Backups } from "./store/Backups.js"
 import { StatsRepo } from "./store/StatsRepo.js"
 import { TokenRepo } from "./store/TokenRepo.js"
 import { Upstreams } from "./upstream/Upstreams.js"
+import { EditorSite } from "./web/EditorSite.js"
 
 const LoggingLive = Layer.unwrapEffect(
   Effect.map(LbConfig, (config) => Layer.merge(Logger.json, Logger.minimumLogLevel(config.logLevel)))
@@ -44,7 +45,7 @@ const LoggingLive = Layer.unwrapEffect(
 export const BalancerLive = BalancerServer.Default.pipe(
   Layer.provide(NodeHttpServer.layerContext),
   Layer.provide(DataPlane.Default),
-  Layer.provide([LiveState.Default, Relay.Default, ClientAuth.Default, Cors.Default, AdminGuard.Default]),
+  Layer.provide([LiveState.Default, Relay.Default, ClientAuth.Default, Cors.Default, AdminGuard.Default, EditorSite.Default]),
   // Write-behind stores: above the database, so that their last flush at shutdown finds it open.
   Layer.provide([StatsStore.Default, Audit.Default, EventTickets.Default, ClientTokens.Default]),
   Layer.provideMerge(ResponseCache.Default),

@@ -3,7 +3,10 @@
  * error that names the variable.
  */
 import { Address } from "@llmlb/core"
-import { Config, ConfigError, Effect, Either, LogLevel, Redacted } from "effect"
+import { Config, ConfigError, Effect, Either, LogLevel, Option, Redacted } from "effect"
+import { existsSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
 
 export const DEFAULT_ADMIN_TOKEN = "change-me-admin-token"
 
@@ -26,6 +29,18 @@ const positiveSeconds = (name: string, fallback: number) =>
       message: `${name} must be a number of seconds greater than 0`,
       validation: (n) => Number.isFinite(n) && n > 0
     })
+  )
+
+const nonNegativeNumber = (name: string, fallback: number) =>
+  Config.number(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({ message: `${name} must be a number of 0 or more`, validation: (n) => Number.isFinite(n) && n >= 0 })
+  )
+
+const fraction = (name: string, fallback: number) =>
+  Config.number(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({ message: `${name} must be a number from 0 to 1`, validation: (n) => n >= 0 && n <= 1 })
   )
 
 /** A comma-separated list; blanks dropped. */
@@ -67,6 +82,18 @@ const trustedProxies = list("LB_TRUSTED_PROXIES", "").pipe(
   })
 )
 
+/**
+ * apps/web/dist/editor beside this app: found from this module's own file (src/Config.ts, or the
+ * bundled dist/main.js), whose nearest folder with a package.json is apps/balancer; else from the
+ * working directory.
+ */
+const defaultWebDir = () => {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dirname(dir) !== dir; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json"))) return join(dir, "..", "web", "dist", "editor")
+  }
+  return resolve("apps/web/dist/editor")
+}
+
 const port = Config.integer("LB_PORT").pipe(
   Config.withDefault(8090),
   Config.validate({ message: "LB_PORT must be an integer from 0 to 65535", validation: (n) => n >= 0 && n <= 65535 })
@@ -106,7 +133,26 @@ export const LbConfigSchema = Config.all({
   /** Audit entries older than this many days are deleted; 0 keeps them forever. */
   auditRetentionDays: nonNegativeInt("LB_AUDIT_RETENTION_DAYS", 90),
   /** At most this many audit entries are kept (the newest); 0 = no bound. */
-  auditMaxRows: nonNegativeInt("LB_AUDIT_MAX_ROWS", 100_000)
+  auditMaxRows: nonNegativeInt("LB_AUDIT_MAX_ROWS", 100_000),
+  /** Routing mode load: seconds between scrapes of each endpoint's engine metrics; 0 = off. */
+  engineMetricsSeconds: nonNegativeNumber("LB_ENGINE_METRICS_SECONDS", 1),
+  /** Routing mode load: a request goes where its prefix is cached when at least this share of it is. */
+  affinityMinMatch: fraction("LB_AFFINITY_MIN_MATCH", 0.8),
+  /** ...unless its estimated time to first token there exceeds the best other's by more than this. */
+  affinityMaxPenaltyMs: nonNegativeNumber("LB_AFFINITY_MAX_PENALTY_MS", 2000),
+  /** An endpoint whose fresh engine queue exceeds this is saturated. */
+  saturationQueue: nonNegativeInt("LB_SATURATION_QUEUE", 5),
+  /** The prefill rate an endpoint is assumed to have until one is learned from its answers. */
+  prefillTokensPerSecond: Config.number("LB_PREFILL_TOKENS_PER_SECOND").pipe(
+    Config.withDefault(10_000),
+    Config.validate({ message: "LB_PREFILL_TOKENS_PER_SECOND must be a number greater than 0", validation: (n) => Number.isFinite(n) && n > 0 })
+  ),
+  /** Requests carrying this header stick to the endpoint that served their session (empty = off). */
+  sessionHeader: Config.string("LB_SESSION_HEADER").pipe(Config.withDefault("x-session-id"), Config.map((s) => s.trim().toLowerCase())),
+  /** Priority mode: a saturated endpoint overflows to the next priority like a full one. */
+  priorityOverflowOnSaturation: Config.boolean("LB_PRIORITY_OVERFLOW_ON_SATURATION").pipe(Config.withDefault(false)),
+  /** The built editor served at /admin. */
+  webDir: Config.option(Config.string("LB_WEB_DIR")).pipe(Config.map(Option.getOrElse(defaultWebDir)))
 })
 
 export type LbConfigShape = Config.Config.Success<typeof LbConfigSchema>

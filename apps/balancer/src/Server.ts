@@ -1,7 +1,8 @@
 /**
  * One node:http server, one port: `/v1/*` goes to the data plane (a plain Node handler, see DESIGN.md
- * "Data plane and control plane"), everything else to the control plane's Effect HTTP app, past the
- * admin API's front door (rate limit, body size and type: protection/AdminGuard.ts).
+ * "Data plane and control plane"), the editor's files under /admin (but not /admin/api) to a plain
+ * static handler, everything else to the control plane's Effect HTTP app, past the admin API's front
+ * door (rate limit, body size and type: protection/AdminGuard.ts).
  */
 import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
@@ -13,10 +14,11 @@ import { LbConfig } from "./Config.js"
 import { HealthRoute } from "./observability/Health.js"
 import { MetricsRoute } from "./observability/Metrics.js"
 import { Lifecycle } from "./Lifecycle.js"
-import { AdminGuard, withBodyRules } from "./protection/AdminGuard.js"
+import { AdminGuard, isAdminApi, withBodyRules } from "./protection/AdminGuard.js"
 import { Cors } from "./protection/Cors.js"
 import { DataPlane } from "./proxy/DataPlane.js"
 import { RoutingEngine } from "./routing/RoutingEngine.js"
+import { EditorSite } from "./web/EditorSite.js"
 
 /** Sent on every response of every route. */
 const securityHeaders: ReadonlyArray<readonly [string, string]> = [
@@ -43,12 +45,15 @@ export class BalancerServer extends Effect.Service<BalancerServer>()("BalancerSe
     const cors = yield* Cors
     const lifecycle = yield* Lifecycle
     const routing = yield* RoutingEngine
+    const editor = yield* EditorSite
 
     const server = Http.createServer((req, res) => {
       for (const [name, value] of securityHeaders) res.setHeader(name, value)
       if (cors.handle(req, res)) return
-      if (isDataPlane(req.url!)) dataPlane.handle(req, res)
-      else if (!adminGuard.handle(req, res)) controlPlane(req, res)
+      const url = req.url!
+      if (isDataPlane(url)) dataPlane.handle(req, res)
+      else if (adminGuard.handle(req, res)) return
+      else if (isAdminApi(url) || !editor.handle(req, res)) controlPlane(req, res)
     })
 
     yield* Effect.async<void, Error>((resume) => {

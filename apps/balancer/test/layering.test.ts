@@ -12,7 +12,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..")
 const src = join(root, "apps/balancer/src")
 
 /** Lowest first: each folder may import the ones before it. */
-const LAYERS = ["http", "store", "upstream", "routing", "observability", "protection", "proxy", "admin"] as const
+const LAYERS = ["http", "store", "upstream", "routing", "observability", "protection", "proxy", "admin", "web"] as const
 /** Top-level files every folder may use: settings, the version, the drain flag. */
 const BASE_FILES = new Set(["Config.ts", "Lifecycle.ts", "Version.ts"])
 

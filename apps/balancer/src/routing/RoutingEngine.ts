@@ -1,15 +1,17 @@
 /**
  * Chooses the endpoint for each request of an incoming block and accounts for it until it ends:
- * candidates (wired, enabled, serving the model, not cooling down), then percentage or priority
+ * candidates (wired, enabled, serving the model, not cooling down), then percentage, priority or load
  * routing among those below `max_concurrent`, else a FIFO wait for a free slot. Synchronous on the
  * data plane's hot path; only a queued request gets a promise.
  */
 import type { Endpoint } from "@llmlb/core"
-import { Routing } from "@llmlb/core"
+import { LoadScore, Prefix, Routing } from "@llmlb/core"
 import { Effect } from "effect"
 import { LbConfig } from "../Config.js"
 import { type BlockView, Topology } from "../store/Topology.js"
 import { Cooldowns } from "./Cooldowns.js"
+import { type EndpointLoad, EndpointLoads, type RequestWork } from "./EndpointLoads.js"
+import { EngineMetrics, type EngineState } from "./EngineMetrics.js"
 import { ModelCatalog } from "./ModelCatalog.js"
 import { type BlockShares, CATCH_UP_REQUESTS, TokenShares } from "./TokenShares.js"
 
@@ -18,6 +20,18 @@ export interface Lease {
   readonly endpoint: Endpoint.EndpointRecord
   readonly shares: BlockShares
   readonly reserved: number
+  /** Routing mode load: what this request added to its endpoint's load, until `prefillDone`/`release`. */
+  readonly load: LeaseLoad | undefined
+}
+
+export interface LeaseLoad {
+  readonly of: EndpointLoad
+  /** Its uncached prompt tokens, counted in flight until its first token. */
+  readonly uncached: number
+  /** Uncached prompt tokens in flight on the endpoint before it: prefilled first. */
+  readonly ahead: number
+  readonly decode: number
+  prefilling: boolean
 }
 
 /** Why no endpoint could be given. */
@@ -46,6 +60,8 @@ interface Ask {
   readonly model: string | undefined
   readonly estimate: number
   readonly exclude: ReadonlySet<string> | undefined
+  /** Set when the block routes in mode load. */
+  readonly work: RequestWork | undefined
 }
 
 /** A request waiting in the queue; `cancel` withdraws it (it then resolves as cancelled). */
@@ -68,6 +84,11 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
     const catalog = yield* ModelCatalog
     const cooldowns = yield* Cooldowns
     const shares = yield* TokenShares
+    const loads = yield* EndpointLoads
+    const engines = yield* EngineMetrics
+    const loadSettings: LoadScore.LoadSettings = { minMatch: config.affinityMinMatch, maxPenaltyMs: config.affinityMaxPenaltyMs }
+    /** Reused by every load decision: no allocation per candidate. */
+    const scored: Array<{ -readonly [K in keyof LoadScore.LoadCandidate]: LoadScore.LoadCandidate[K] }> = []
 
     const inflight = new Map<string, number>()
     const queue: Array<Waiter> = []
@@ -90,13 +111,58 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       if (returning || block.present.size !== available.length) block.present = new Set(available.map((e) => e.id))
     }
 
+    /** Fresh engine figures say it is overloaded: its queue is too long or its KV cache nearly full. */
+    const saturated = (engine: EngineState | undefined) =>
+      engine !== undefined && (engine.queue > config.saturationQueue || engine.kvCacheUsage > 0.9)
+
+    /** Routing mode load: session stickiness, then LoadScore.pickByLoad over the free candidates. */
+    const chooseByLoad = (open: ReadonlyArray<Endpoint.EndpointRecord>, work: RequestWork | undefined) => {
+      const now = performance.now()
+      const session = work?.session
+      if (session !== undefined) {
+        const id = loads.sessionEndpoint(session)
+        if (id !== undefined) {
+          for (const e of open) if (e.id === id && !isFull(e)) return e
+        }
+      }
+      const free: Array<Endpoint.EndpointRecord> = []
+      for (const e of open) if (!isFull(e)) free.push(e)
+      const blocks = work?.chain.length ?? 0
+      const prompt = work?.promptTokens ?? 0
+      for (let i = 0; i < free.length; i++) {
+        const e = free[i]!
+        const load = loads.of(e.id)
+        const engine = engines.fresh(e.id, now)
+        const match = blocks === 0 ? 0 : Prefix.matchRatio(load.prefix.matched(work!.chain), blocks)
+        const c = scored[i] ??= { saturated: false, match: 0, inflightPromptTokens: 0, uncachedTokens: 0, prefillPerMs: 1, queue: 0, inflight: 0 }
+        c.saturated = saturated(engine)
+        c.match = match
+        c.inflightPromptTokens = load.inflightPromptTokens
+        c.uncachedTokens = prompt * (1 - match)
+        c.prefillPerMs = load.prefillPerMs
+        c.inflight = inflightOf(e.id)
+        c.queue = engine !== undefined && !Number.isNaN(engine.queue) ? engine.queue : c.inflight
+      }
+      scored.length = free.length
+      const i = LoadScore.pickByLoad(scored, loadSettings)
+      return i === -1 ? undefined : free[i]
+    }
+
     const choose = (
-      percentage: boolean,
+      mode: Endpoint.RoutingMode,
       blockShares: BlockShares,
       open: ReadonlyArray<Endpoint.EndpointRecord>,
-      estimate: number
+      ask: Ask
     ) => {
-      if (!percentage) {
+      const estimate = ask.estimate
+      if (mode === "load") return chooseByLoad(open, ask.work)
+      if (mode === "priority") {
+        if (config.priorityOverflowOnSaturation) {
+          // A saturated endpoint overflows to the next priority like a full one; if all are, none is skipped.
+          const now = performance.now()
+          const unsaturated = open.filter((e) => !saturated(engines.fresh(e.id, now)))
+          if (unsaturated.length > 0) open = unsaturated
+        }
         const i = Routing.pickByPriority(
           open.map((e) => ({ priority: e.priority_order, inflight: inflightOf(e.id), maxConcurrent: e.max_concurrent })),
           turn++
@@ -141,14 +207,45 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       }
 
       const blockShares = shares.block(ask.block.id)
-      const percentage = topology.effectiveMode(ask.block) === "percentage"
-      if (percentage) creditReturning(blockShares, available, ask.estimate)
-      const endpoint = choose(percentage, blockShares, available, ask.estimate)
+      const mode = topology.effectiveMode(ask.block)
+      if (mode === "percentage") creditReturning(blockShares, available, ask.estimate)
+      const endpoint = choose(mode, blockShares, available, ask)
       if (endpoint === undefined) return FULL
       inflight.set(endpoint.id, inflightOf(endpoint.id) + 1)
       cooldowns.onSend(endpoint.id)
       shares.reserve(blockShares, endpoint.id, ask.estimate)
-      return { endpoint, shares: blockShares, reserved: ask.estimate }
+      return { endpoint, shares: blockShares, reserved: ask.estimate, load: ask.work === undefined ? undefined : dispatchLoad(endpoint, ask.work) }
+    }
+
+    /** Counts a load-mode request on its endpoint: prefix recorded, prompt and decode tokens in flight. */
+    const dispatchLoad = (endpoint: Endpoint.EndpointRecord, work: RequestWork): LeaseLoad => {
+      const load = loads.of(endpoint.id)
+      const engine = engines.fresh(endpoint.id, performance.now())
+      if (engine !== undefined) {
+        const capacity = Prefix.capacityOf(engine.numGpuBlocks, engine.blockSize)
+        if (capacity !== load.prefix.capacity && !Number.isNaN(engine.numGpuBlocks)) load.prefix.resize(capacity)
+      }
+      const blocks = work.chain.length
+      const match = blocks === 0 ? 0 : Prefix.matchRatio(load.prefix.matched(work.chain), blocks)
+      const uncached = work.promptTokens * (1 - match)
+      const lease: LeaseLoad = { of: load, uncached, ahead: load.inflightPromptTokens, decode: work.decodeTokens, prefilling: true }
+      load.inflightPromptTokens += uncached
+      load.inflightDecodeTokens += work.decodeTokens
+      load.prefix.record(work.chain)
+      if (work.session !== undefined) loads.stick(work.session, endpoint.id)
+      return lease
+    }
+
+    /**
+     * The request's prefill is over (its first streamed token, or the end of a whole answer): its
+     * prompt tokens leave the endpoint's in-flight count; a TTFT teaches the endpoint's prefill rate.
+     */
+    const prefillDone = (lease: Lease, ttftMs?: number) => {
+      const load = lease.load
+      if (load === undefined || !load.prefilling) return
+      load.prefilling = false
+      load.of.inflightPromptTokens = Math.max(0, load.of.inflightPromptTokens - load.uncached)
+      if (ttftMs !== undefined) loads.learn(load.of, load.ahead + load.uncached, ttftMs)
     }
 
     /**
@@ -182,6 +279,7 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       // Per-endpoint state of what was deleted goes with it; waiters may now fit.
       const endpointIds = new Set(topology.endpoints().map((e) => e.id))
       cooldowns.retain(endpointIds)
+      loads.retain(endpointIds)
       shares.retain(new Set(topology.blocks().map((b) => b.id)), endpointIds)
       drain()
     })
@@ -194,10 +292,11 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       block: BlockView,
       model: string | undefined,
       estimate: number,
-      exclude?: ReadonlySet<string>
+      exclude?: ReadonlySet<string>,
+      work?: RequestWork
     ): Lease | Refusal | Queued => {
       if (closed) return { kind: "shutting-down" }
-      const ask: Ask = { block, model, estimate, exclude }
+      const ask: Ask = { block, model, estimate, exclude, work }
       const result = select(ask)
       if (result !== FULL) return result
       if (queue.length >= config.queueMax) return { kind: "queue-full" }
@@ -226,6 +325,10 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       const n = inflightOf(id) - 1
       if (n > 0) inflight.set(id, n)
       else inflight.delete(id)
+      if (lease.load !== undefined) {
+        prefillDone(lease)
+        lease.load.of.inflightDecodeTokens = Math.max(0, lease.load.of.inflightDecodeTokens - lease.load.decode)
+      }
       shares.settle(lease.shares, id, lease.reserved, verdict.tokens)
       if (verdict.kind === "success") cooldowns.onSuccess(id)
       else if (verdict.kind === "failure") cooldowns.onFailure(id, verdict.retryAfterMs)
@@ -250,6 +353,7 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
 
     return {
       acquire,
+      prefillDone,
       release,
       close,
       inflight: inflightOf,

@@ -17,6 +17,7 @@ interface EndpointRow {
   readonly max_concurrent: number
   readonly timeout: number | null
   readonly verify_tls: number
+  readonly metrics_url: string | null
   readonly pos_x: number
   readonly pos_y: number
 }
@@ -33,6 +34,7 @@ const fromRow = (row: EndpointRow): Endpoint.EndpointRecord => ({
   max_concurrent: row.max_concurrent,
   timeout: row.timeout,
   verify_tls: row.verify_tls === 1,
+  metrics_url: row.metrics_url,
   pos_x: row.pos_x,
   pos_y: row.pos_y
 })

@@ -101,5 +101,7 @@ export const migrations = Migrator.fromRecord({
       last_used_at TEXT
     )`,
     `CREATE INDEX client_tokens_block_id ON client_tokens (block_id)`
-  ])
+  ]),
+  // Routing mode load: where an endpoint's engine metrics are read (null = /metrics on its origin).
+  "0006_endpoint_metrics_url": migration([`ALTER TABLE endpoints ADD COLUMN metrics_url TEXT`])
 })

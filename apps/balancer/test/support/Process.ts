@@ -35,13 +35,14 @@ export const runToExit = (env: Record<string, string>) =>
     return { code, output: output() }
   })
 
-/** Starts dist/main.js on a free port; killed when the scope closes. */
-export const spawnBalancer = (env: Record<string, string>) =>
+/** Starts dist/main.js on a free port (in `cwd`, else this process's); killed when the scope closes. */
+export const spawnBalancer = (env: Record<string, string>, options: { readonly cwd?: string } = {}) =>
   Effect.acquireRelease(
     Effect.promise(() =>
       new Promise<BalancerProcess>((resolve, reject) => {
         const child = spawn(process.execPath, [MAIN], {
-          env: { PATH: process.env.PATH, LB_PORT: "0", LB_HOST: "127.0.0.1", ...env }
+          env: { PATH: process.env.PATH, LB_PORT: "0", LB_HOST: "127.0.0.1", ...env },
+          ...options
         })
         const { output, exited } = collect(child)
         const timer = setTimeout(() => reject(new Error(`no listening line in:\n${output()}`)), 15_000)

@@ -1,0 +1,150 @@
+/**
+ * What each endpoint's engine says about itself (routing mode `load`): every LB_ENGINE_METRICS_SECONDS
+ * each enabled endpoint's Prometheus `/metrics` (on its base URL's origin, or its `metrics_url`) is read
+ * off the hot path, parsed as it arrives, at most one scrape in flight per endpoint and each abandoned
+ * after min(interval, 2 s). A figure older than three intervals is stale: decisions then ignore it and
+ * use the router's own counters. Nothing here ever makes a request wait.
+ */
+import { EngineMetricsParser, type Endpoint } from "@llmlb/core"
+import { Effect } from "effect"
+import { Agent, request } from "undici"
+import { LbConfig } from "../Config.js"
+import { Topology } from "../store/Topology.js"
+
+/** The last figures read from one endpoint's engine; NaN = it did not say. */
+export class EngineState {
+  queue = NaN
+  running = NaN
+  kvCacheUsage = NaN
+  blockSize = NaN
+  numGpuBlocks = NaN
+  /** performance.now() of the last successful scrape; 0 = never. */
+  at = 0
+  scraping = false
+}
+
+/** What the state API and the editor show; null fields when unknown or stale. */
+export interface EngineView {
+  readonly queue: number | null
+  readonly running: number | null
+  readonly kv_cache_usage: number | null
+  readonly age_seconds: number | null
+}
+
+/** A scrape never takes longer than this, whatever the interval. */
+const MAX_SCRAPE_MS = 2000
+/** Metrics bodies are small; a larger one is cut off here (the figures read so far stay). */
+const MAX_BODY_BYTES = 4 * 1024 * 1024
+
+/** The metrics URL of an endpoint: its own, else /metrics on its base URL's origin. */
+export const metricsUrlOf = (endpoint: Endpoint.EndpointRecord): string =>
+  endpoint.metrics_url ?? `${new URL(endpoint.base_url).origin}/metrics`
+
+const numberOr = (n: number | undefined) => (n === undefined ? NaN : n)
+const known = (n: number) => (Number.isNaN(n) ? null : n)
+
+export class EngineMetrics extends Effect.Service<EngineMetrics>()("EngineMetrics", {
+  scoped: Effect.gen(function*() {
+    const config = yield* LbConfig
+    const topology = yield* Topology
+    const intervalMs = config.engineMetricsSeconds * 1000
+    const staleAfterMs = 3 * intervalMs
+    const timeoutMs = Math.min(intervalMs, MAX_SCRAPE_MS)
+    const states = new Map<string, EngineState>()
+    // Scrapes use their own connections, never a slot of the data plane's pools.
+    const agents = { verified: new Agent({ connections: 4 }), insecure: new Agent({ connections: 4, connect: { rejectUnauthorized: false } }) }
+    yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all([agents.verified.close(), agents.insecure.close()])))
+
+    const stateOf = (id: string) => {
+      let state = states.get(id)
+      if (state === undefined) {
+        state = new EngineState()
+        states.set(id, state)
+      }
+      return state
+    }
+
+    const read = async (endpoint: Endpoint.EndpointRecord, state: EngineState) => {
+      const response = await request(metricsUrlOf(endpoint), {
+        method: "GET",
+        dispatcher: endpoint.verify_tls ? agents.verified : agents.insecure,
+        signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs
+      })
+      if (response.statusCode !== 200) {
+        await response.body.dump()
+        return
+      }
+      const parser = new EngineMetricsParser()
+      let size = 0
+      response.body.setEncoding("utf8")
+      for await (const chunk of response.body) {
+        parser.push(chunk as string)
+        size += (chunk as string).length
+        if (size > MAX_BODY_BYTES) {
+          response.body.destroy()
+          break
+        }
+      }
+      const figures = parser.end()
+      state.queue = numberOr(figures.queue)
+      state.running = numberOr(figures.running)
+      state.kvCacheUsage = numberOr(figures.kvCacheUsage)
+      state.blockSize = numberOr(figures.blockSize)
+      state.numGpuBlocks = numberOr(figures.numGpuBlocks)
+      state.at = performance.now()
+    }
+
+    /** Starts a scrape of the endpoint unless one is in flight; never rejects. */
+    const scrape = (endpoint: Endpoint.EndpointRecord): Promise<void> => {
+      const state = stateOf(endpoint.id)
+      if (state.scraping) return Promise.resolve()
+      state.scraping = true
+      return read(endpoint, state)
+        .catch(() => undefined) // a failed scrape leaves the figures to go stale
+        .finally(() => {
+          state.scraping = false
+        })
+    }
+
+    const scrapeAll = () => {
+      const ids = new Set<string>()
+      for (const endpoint of topology.endpoints()) {
+        ids.add(endpoint.id)
+        if (endpoint.enabled) void scrape(endpoint)
+      }
+      for (const id of states.keys()) if (!ids.has(id)) states.delete(id)
+    }
+
+    if (intervalMs > 0) {
+      const timer = setInterval(scrapeAll, intervalMs)
+      timer.unref()
+      scrapeAll()
+      yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(timer)))
+    }
+
+    /** The endpoint's figures when fresh, else undefined. `now` is performance.now(). */
+    const fresh = (id: string, now: number): EngineState | undefined => {
+      const state = states.get(id)
+      return state !== undefined && state.at > 0 && now - state.at <= staleAfterMs ? state : undefined
+    }
+
+    return {
+      fresh,
+      scrape,
+      /** For the state API and the editor: null when unknown or stale. */
+      view: (id: string): EngineView | null => {
+        const now = performance.now()
+        const state = fresh(id, now)
+        if (state === undefined) return null
+        return {
+          queue: known(state.queue),
+          running: known(state.running),
+          kv_cache_usage: known(state.kvCacheUsage),
+          age_seconds: Math.round(now - state.at) / 1000
+        }
+      }
+    } as const
+  })
+}) {}
