@@ -62,7 +62,7 @@ const firstModel = (pool: Pool, target: Target, settings: RunSettings) =>
   })
 
 const localDriver = (settings: RunSettings, model: string, target: Target, pool: Pool, runId: string, sink: EngineSink): Driver => {
-  let monitor: { stop(): LoopDelay } | null = null
+  let monitor: ReturnType<typeof monitorLoop> | null = null
   let loop: LoopDelay | null = null
   let idle = false
   let resolveIdle: (() => void) | null = null
@@ -71,6 +71,10 @@ const localDriver = (settings: RunSettings, model: string, target: Target, pool:
     pool,
     {
       ...sink,
+      onSend: (lag, warmup) => {
+        if (!warmup) monitor?.measuring()
+        sink.onSend(lag, warmup)
+      },
       onIdle: () => {
         if (idle) return
         idle = true
@@ -146,7 +150,7 @@ export const runLoad = (settings: RunSettings, options: RunOptions = {}): Effect
         driver.stop(reason)
       }
       const sink: EngineSink = {
-        onSend: (lag) => tracker.send(lag),
+        onSend: (lag, warmup) => tracker.send(lag, warmup),
         onOutput: (ttft, gap, tokens) => tracker.output(ttft, gap, tokens),
         onRecord: (record) => {
           tracker.record(record)

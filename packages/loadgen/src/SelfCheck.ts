@@ -17,11 +17,20 @@ export interface LoopDelay {
   readonly max_ms: number
 }
 
-/** Starts sampling the event-loop delay of this thread; `stop` returns its p99 and max. */
-export const monitorLoop = (): { stop(): LoopDelay } => {
+/**
+ * Starts sampling the event-loop delay of this thread; `measuring` forgets the warm-up's samples (once, at
+ * the first measured send); `stop` returns the p99 and max.
+ */
+export const monitorLoop = (): { measuring(): void; stop(): LoopDelay } => {
   const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 1 })
   histogram.enable()
+  let measuring = false
   return {
+    measuring() {
+      if (measuring) return
+      measuring = true
+      histogram.reset()
+    },
     stop() {
       histogram.disable()
       const empty = histogram.count === 0

@@ -34,9 +34,10 @@ export class Tracker {
     this.ring = new Uint8Array(maxErrorRate === undefined ? 1 : errorWindow(maxErrorRate))
   }
 
-  send(lagMs: number | null): void {
+  /** A send; the dispatch lag of a measured one is kept for the self-check. */
+  send(lagMs: number | null, warmup: boolean): void {
     this.sent++
-    if (lagMs !== null) this.lagsMs.push(lagMs)
+    if (lagMs !== null && !warmup) this.lagsMs.push(lagMs)
   }
 
   output(ttftMs: number | null, gapMs: number | null, tokens: number): void {

@@ -18,13 +18,15 @@ const settings = Schema.decodeSync(RunSettings)(data.settings)
 const pool = new Pool(data.target.origin, { pipelining: 1, keepAliveTimeout: 30_000 })
 
 let lags: Array<number> = []
+let warmups: Array<number> = []
 let outputs: Array<number> = []
 let records: Array<RequestRecord> = []
 const flush = () => {
   if (lags.length === 0 && outputs.length === 0 && records.length === 0) return
-  const batch: FromWorker = { type: "batch", lags, outputs, records }
+  const batch: FromWorker = { type: "batch", lags, warmups, outputs, records }
   port.postMessage(batch)
   lags = []
+  warmups = []
   outputs = []
   records = []
 }
@@ -51,7 +53,11 @@ port.on("message", (message: ToWorker) => {
     },
     pool,
     {
-      onSend: (lag) => lags.push(lag ?? Number.NaN),
+      onSend: (lag, warmup) => {
+        if (!warmup) monitor.measuring()
+        lags.push(lag ?? Number.NaN)
+        warmups.push(warmup ? 1 : 0)
+      },
       onOutput: (ttft, gap, tokens) => outputs.push(ttft ?? Number.NaN, gap ?? Number.NaN, tokens),
       onRecord: (record) => records.push(record),
       onIdle: () => {

@@ -32,10 +32,14 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly type: "ready" }
-  /** `lags`: NaN for a send that waited for a slot; `outputs`: (ttft, gap, tokens) triples, NaN for null. */
+  /**
+   * `lags`: NaN for a send that waited for a slot; `warmups`: 1 for a warm-up send, per lag; `outputs`:
+   * (ttft, gap, tokens) triples, NaN for null.
+   */
   | {
     readonly type: "batch"
     readonly lags: ReadonlyArray<number>
+    readonly warmups: ReadonlyArray<number>
     readonly outputs: ReadonlyArray<number>
     readonly records: ReadonlyArray<RequestRecord>
   }
@@ -100,7 +104,7 @@ export const startWorkers = (
           }
           return
         case "batch": {
-          for (const lag of message.lags) sink.onSend(orNull(lag), false)
+          for (let i = 0; i < message.lags.length; i++) sink.onSend(orNull(message.lags[i]!), message.warmups[i] === 1)
           const o = message.outputs
           for (let i = 0; i < o.length; i += 3) sink.onOutput(orNull(o[i]!), orNull(o[i + 1]!), o[i + 2]!)
           for (const record of message.records) sink.onRecord(record)
