@@ -17,3 +17,7 @@ await build({
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: "warning"
 })
+
+// The engine's worker-thread script beside the bundle, for runs with workers > 1 (packages/loadgen/build-worker.mjs).
+const { buildWorker } = await import("../../packages/loadgen/build-worker.mjs")
+await buildWorker(here("dist"))
