@@ -7,7 +7,7 @@ import { createRoot } from "solid-js"
 import { describe, expect, it } from "vitest"
 import { ApiError } from "../src/api/ApiError.js"
 import { createEventStream, type EventSourceLike } from "../src/api/Events.js"
-import type { Block, EditorApi, EndpointLive, EndpointPublic, LiveState } from "../src/editor/store/EditorApi.js"
+import type { Block, EditorApi, EndpointLive, EndpointPublic, LiveState, RoutingMode } from "../src/editor/store/EditorApi.js"
 import { createEditorStore } from "../src/editor/store/EditorStore.js"
 import { followLive } from "../src/editor/store/live.js"
 
@@ -16,8 +16,8 @@ const stats = { requests: 0, failures: 0, prompt_tokens: 0, completion_tokens: 0
 const fakeBalancer = () => {
   let nextId = 1
   const endpoints: Array<EndpointLive> = []
-  const blocks: Array<Block> = [{ id: "default", name: "default", routing_mode: null, enabled: true, pos_x: 0, pos_y: 0, endpoint_ids: [] }]
-  let mode: "percentage" | "priority" = "percentage"
+  const blocks: Array<{ -readonly [K in keyof Block]: Block[K] }> = [{ id: "default", name: "default", routing_mode: null, enabled: true, pos_x: 0, pos_y: 0, endpoint_ids: [] }]
+  let mode: RoutingMode = "percentage"
   const calls: Array<string> = []
   let hold: Promise<void> | null = null
   let refuse: ((call: string) => ApiError | null) | null = null

@@ -3,6 +3,7 @@
  * stream. The page binds it to the HttpApiClient session (AdminSession.ts); tests bind it to an
  * in-memory balancer.
  */
+import type { EndpointState, GlobalStats, State } from "@llmlb/api"
 import type { Endpoint, IncomingBlock } from "@llmlb/core"
 
 export type RoutingMode = Endpoint.RoutingMode
@@ -10,38 +11,9 @@ export type EndpointPublic = Endpoint.EndpointPublic
 export type Block = IncomingBlock.IncomingBlock
 
 /** `GET /admin/api/state` (the same shape the event stream pushes). */
-export interface LiveState {
-  readonly version: string
-  readonly routing_mode: RoutingMode
-  readonly incoming_pos: { readonly pos_x: number; readonly pos_y: number }
-  readonly endpoints: ReadonlyArray<EndpointLive>
-  readonly incoming_blocks: ReadonlyArray<Block>
-  readonly global: GlobalLive
-}
-
-export interface EndpointLive extends EndpointPublic {
-  readonly inflight: number
-  readonly cooldown: { readonly active: boolean; readonly remaining_seconds: number; readonly consecutive_failures: number }
-  readonly models: ReadonlyArray<string> | null
-  readonly stats: {
-    readonly requests: number
-    readonly failures: number
-    readonly prompt_tokens: number
-    readonly completion_tokens: number
-    readonly tokens_per_second: number
-    readonly requests_per_second: number
-    readonly avg_latency_seconds: number
-  }
-}
-
-export interface GlobalLive {
-  readonly requests: number
-  readonly prompt_tokens: number
-  readonly completion_tokens: number
-  readonly tokens_per_second: number
-  readonly requests_per_second: number
-  readonly total_inflight: number
-}
+export type LiveState = State
+export type EndpointLive = typeof EndpointState.Type
+export type GlobalLive = typeof GlobalStats.Type
 
 /** Fields an endpoint is created with (the server fills in defaults for the rest). */
 export interface EndpointInput {

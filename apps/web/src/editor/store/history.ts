@@ -50,7 +50,7 @@ export const createHistory = (onChange: (sizes: { undo: number; redo: number }) 
   const sizes = () => ({ undo: past.length, redo: future.length })
   const changed = () => onChange(sizes())
 
-  const step = (from: Array<Command>, to: Array<Command>, run: (c: Command) => Promise<void>) => {
+  const step = (from: Array<Command>, to: Array<Command>, run: (c: Command) => Promise<unknown>) => {
     const result = tail.then(async () => {
       const command = from.pop()
       if (command === undefined) return false
