@@ -125,3 +125,31 @@ describe("load shapes", () => {
     expect(sent.headers["x-request-id"]).toBe(report.request_ids[0])
   }, 30_000)
 })
+
+describe("ramps", () => {
+  it("a concurrency ramp from 1 to 8 over the duration: few in flight at first, 8 at the end", async () => {
+    const sim = await useSim({ ttftMs: 30, outputTokens: 1 })
+    const samples: Array<[number, number]> = []
+    const started = Date.now()
+    const sampler = setInterval(() => samples.push([Date.now() - started, sim.counters().running]), 10)
+    const { report } = await run({ base_url: sim.baseUrl, ramp: { from: 1, to: 8 }, concurrency: 8, duration: 2 })
+    clearInterval(sampler)
+    expect(sim.counters().maxRunning).toBe(8)
+    expect(report.max_concurrency).toBe(8)
+    const early = samples.filter(([t]) => t < 400).map(([, n]) => n)
+    expect(Math.max(...early)).toBeLessThanOrEqual(3)
+  }, 30_000)
+
+  it("a rate ramp bounded by a request count sends them all, sparse first and dense last", async () => {
+    const sim = await useSim({ outputTokens: 1 })
+    const { report } = await run({ base_url: sim.baseUrl, ramp: { from: 10, to: 90 }, interval: true, requests: 100 })
+    expect(report.completed).toBe(100)
+    const starts = report.start_times
+    const firstGap = starts[1]! - starts[0]!
+    const lastGap = starts[99]! - starts[98]!
+    expect(firstGap).toBeGreaterThan(3 * lastGap)
+    // 100 arrivals of a 10 -> 90 req/s ramp take 2 * 100 / (10 + 90) = 2 s
+    expect(starts[99]! - starts[0]!).toBeGreaterThan(1.8)
+    expect(starts[99]! - starts[0]!).toBeLessThan(2.2)
+  }, 30_000)
+})
