@@ -25,6 +25,12 @@ export const CardView: Component<Props> = (props) => {
   const errors = createMemo(() => validate(props.card.form))
   const run = () => (props.card.runId === null ? undefined : props.store.state.runs[props.card.runId])
   const point = () => run()?.points.at(-1)
+  /** The latest second that saw a first token (a second without one has no TTFT: keep showing the last). */
+  const ttftPoint = () => {
+    const points = run()?.points ?? []
+    for (let i = points.length - 1; i >= 0; i--) if (points[i]!.ttft_p50_ms !== null) return points[i]
+    return undefined
+  }
   const running = () => props.card.status === "running"
   const [naming, setNaming] = createSignal<Naming>(null)
   const [dialogError, setDialogError] = createSignal<string | null>(null)
@@ -146,7 +152,7 @@ export const CardView: Component<Props> = (props) => {
           sent {point()?.sent ?? 0} · done {point()?.completed ?? 0} · errors {point()?.failed ?? 0}
         </p>
         <p class="lp-figures lp-figures--strong">
-          {format(point()?.request_throughput ?? 0)} req/s · {format(point()?.output_throughput ?? 0)} tok/s · TTFT p50 {format(point()?.ttft_p50_ms ?? null, "ms")} · p99 {format(point()?.ttft_p99_ms ?? null, "ms")}
+          {format(point()?.request_throughput ?? 0)} req/s · {format(point()?.output_throughput ?? 0)} tok/s · TTFT p50 {format(ttftPoint()?.ttft_p50_ms ?? null, "ms")} · p99 {format(ttftPoint()?.ttft_p99_ms ?? null, "ms")}
         </p>
         <Show when={props.card.error ?? (run()?.reason && props.card.status !== "running" ? run()!.reason : null)}>
           <p class="lp-error" role="alert">{props.card.error ?? run()?.reason}</p>
