@@ -12,6 +12,12 @@ export interface Target {
   readonly basePath: string
 }
 
+/**
+ * Keep-alive connections, one request each at a time, as many as the load needs. undici's own header and
+ * body timeouts (300 s) are off: the run's `timeout` bounds every request.
+ */
+export const poolOptions = { pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 } as const
+
 export const targetOf = (baseUrl: string): Target => {
   const url = new URL(baseUrl)
   return { origin: url.origin, basePath: url.pathname.replace(/\/+$/, "") }

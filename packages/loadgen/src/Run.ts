@@ -8,7 +8,7 @@ import { Data, Effect } from "effect"
 import { randomBytes } from "node:crypto"
 import { Pool } from "undici"
 import { Engine, type EngineSink } from "./Engine.js"
-import { loadOf, type Target, targetOf } from "./Plan.js"
+import { loadOf, poolOptions, type Target, targetOf } from "./Plan.js"
 import { type RequestRecord, runEvent, type RunEvent, type SeriesPoint } from "./Records.js"
 import { buildReport, type Report } from "./Report.js"
 import { buildSelfCheck, type LoopDelay, monitorLoop } from "./SelfCheck.js"
@@ -128,9 +128,12 @@ export const runLoad = (settings: RunSettings, options: RunOptions = {}): Effect
   }
 
   const run = Effect.gen(function*() {
-    const target = targetOf(settings.base_url)
+    const target = yield* Effect.try({
+      try: () => targetOf(settings.base_url),
+      catch: () => new LoadError({ message: `base_url: not a URL: ${settings.base_url}` })
+    })
     const pool = yield* Effect.acquireRelease(
-      Effect.sync(() => new Pool(target.origin, { pipelining: 1, keepAliveTimeout: 30_000 })),
+      Effect.sync(() => new Pool(target.origin, poolOptions)),
       (p) => Effect.promise(() => p.destroy().catch(() => undefined))
     )
     if (settings.model === undefined) model = yield* firstModel(pool, target, settings)

@@ -6,7 +6,7 @@ import { Schema } from "effect"
 import { parentPort, workerData } from "node:worker_threads"
 import { Pool } from "undici"
 import { Engine } from "./Engine.js"
-import { loadOf } from "./Plan.js"
+import { loadOf, poolOptions } from "./Plan.js"
 import type { RequestRecord } from "./Records.js"
 import { monitorLoop } from "./SelfCheck.js"
 import { RunSettings } from "./Settings.js"
@@ -15,7 +15,7 @@ import type { FromWorker, ToWorker, WorkerData } from "./Workers.js"
 const port = parentPort!
 const data = workerData as WorkerData
 const settings = Schema.decodeSync(RunSettings)(data.settings)
-const pool = new Pool(data.target.origin, { pipelining: 1, keepAliveTimeout: 30_000 })
+const pool = new Pool(data.target.origin, poolOptions)
 
 let lags: Array<number> = []
 let warmups: Array<number> = []
