@@ -15,6 +15,10 @@ Options:
   --itl-ms MS              delay between streamed tokens (default 0)
   --output-tokens N        tokens generated when max_tokens is larger or absent (default 16)
   --max-concurrency N      running requests at most, the rest wait FIFO (default 0 = unlimited)
+  --max-num-seqs N         the same, by vLLM's name
+  --prefill-tps N          engine model: prompt tokens prefilled per second, uncached ones only (default 0 = off)
+  --num-gpu-blocks N       engine model: KV cache and prefix cache size in 16-token blocks (default 8192)
+  --decode-ms-per-seq MS   engine model: decode step time added per running request (default 0)
   --api-key KEY            require Authorization: Bearer KEY on /v1/*
   --embedding-dims N       embedding vector size (default 8)
   --fault KIND             none | status | hang | slow-headers | close-mid-stream
@@ -97,6 +101,10 @@ export const parseCli = (args: ReadonlyArray<string>): CliCommand => {
         "itl-ms": { type: "string" },
         "output-tokens": { type: "string" },
         "max-concurrency": { type: "string" },
+        "max-num-seqs": { type: "string" },
+        "prefill-tps": { type: "string" },
+        "num-gpu-blocks": { type: "string" },
+        "decode-ms-per-seq": { type: "string" },
         "api-key": { type: "string" },
         "embedding-dims": { type: "string" },
         fault: { type: "string" },
@@ -119,7 +127,13 @@ export const parseCli = (args: ReadonlyArray<string>): CliCommand => {
   const ttftMs = number("ttft-ms", v["ttft-ms"], false)
   const interTokenMs = number("itl-ms", v["itl-ms"], false)
   const outputTokens = number("output-tokens", v["output-tokens"], true)
-  const maxConcurrency = number("max-concurrency", v["max-concurrency"], true)
+  if (v["max-concurrency"] !== undefined && v["max-num-seqs"] !== undefined) {
+    throw new CliError("--max-concurrency and --max-num-seqs are the same option: give one")
+  }
+  const maxConcurrency = number("max-concurrency", v["max-concurrency"], true) ?? number("max-num-seqs", v["max-num-seqs"], true)
+  const prefillTokensPerSecond = number("prefill-tps", v["prefill-tps"], false)
+  const numGpuBlocks = number("num-gpu-blocks", v["num-gpu-blocks"], true)
+  const decodeMsPerSeq = number("decode-ms-per-seq", v["decode-ms-per-seq"], false)
   const embeddingDims = number("embedding-dims", v["embedding-dims"], true)
   const options: StartOptions = {
     port,
@@ -131,6 +145,9 @@ export const parseCli = (args: ReadonlyArray<string>): CliCommand => {
     ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
     ...(v["api-key"] === undefined ? {} : { apiKey: v["api-key"] }),
     ...(embeddingDims === undefined ? {} : { embeddingDims }),
+    ...(prefillTokensPerSecond === undefined ? {} : { prefillTokensPerSecond }),
+    ...(numGpuBlocks === undefined ? {} : { numGpuBlocks }),
+    ...(decodeMsPerSeq === undefined ? {} : { decodeMsPerSeq }),
     ...(fault === undefined ? {} : { fault })
   }
   // The same checks as startSim, so a bad value is reported as a usage error (exit 2).

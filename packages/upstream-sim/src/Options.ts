@@ -42,6 +42,19 @@ export interface SimOptions {
    * (default false: with the first token, as vLLM does). Shows a client that counts it as the first token.
    */
   readonly roleChunkEarly: boolean
+  /**
+   * The engine model (0 = off, the fixed delays above): prompt tokens prefilled per second, one prefill
+   * at a time in arrival order, only the tokens not found in the prefix cache. The first token then
+   * comes `ttftMs` after its prefill ends.
+   */
+  readonly prefillTokensPerSecond: number
+  /**
+   * The engine model's KV cache in 16-token blocks (vLLM's `num_gpu_blocks`): it bounds the prefix cache
+   * (an LRU of prompt blocks) and the running requests' blocks (more wait in the queue).
+   */
+  readonly numGpuBlocks: number
+  /** The engine model: each decode step takes interTokenMs plus this per running request (batch cost). */
+  readonly decodeMsPerSeq: number
 }
 
 export const defaultOptions: SimOptions = {
@@ -53,7 +66,10 @@ export const defaultOptions: SimOptions = {
   apiKey: null,
   fault: { kind: "none" },
   embeddingDims: 8,
-  roleChunkEarly: false
+  roleChunkEarly: false,
+  prefillTokensPerSecond: 0,
+  numGpuBlocks: 8192,
+  decodeMsPerSeq: 0
 }
 
 export class SimOptionsError extends Error {
@@ -132,7 +148,10 @@ const optionKeys: ReadonlyArray<keyof SimOptions> = [
   "apiKey",
   "fault",
   "embeddingDims",
-  "roleChunkEarly"
+  "roleChunkEarly",
+  "prefillTokensPerSecond",
+  "numGpuBlocks",
+  "decodeMsPerSeq"
 ]
 
 /**
@@ -175,6 +194,11 @@ export const mergeOptions = (base: SimOptions, patch: unknown): SimOptions => {
       base.roleChunkEarly :
       typeof p["roleChunkEarly"] === "boolean" ?
       p["roleChunkEarly"] :
-      fail(`roleChunkEarly must be a boolean, got ${show(p["roleChunkEarly"])}`)
+      fail(`roleChunkEarly must be a boolean, got ${show(p["roleChunkEarly"])}`),
+    prefillTokensPerSecond: p["prefillTokensPerSecond"] === undefined ?
+      base.prefillTokensPerSecond :
+      nonNegative("prefillTokensPerSecond", p["prefillTokensPerSecond"]),
+    numGpuBlocks: p["numGpuBlocks"] === undefined ? base.numGpuBlocks : integerAtLeast("numGpuBlocks", p["numGpuBlocks"], 1),
+    decodeMsPerSeq: p["decodeMsPerSeq"] === undefined ? base.decodeMsPerSeq : nonNegative("decodeMsPerSeq", p["decodeMsPerSeq"])
   }
 }

@@ -4,10 +4,12 @@
  * fault injection and control routes. Built for speed: with zero delays a request runs without a timer,
  * JSON parse of the body and one serialisation of the answer are the only per-request work.
  */
+import { Prefix } from "@llmlb/core"
 import { Effect } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { defaultOptions, type Fault, mergeOptions, type SimOptions, SimOptionsError } from "./Options.js"
+import { BLOCK_TOKENS, blockChain, promptTokensOf } from "./PrefixCache.js"
 import {
   apiError,
   type ApiError,
@@ -45,6 +47,9 @@ export interface SimCounters {
   readonly completionTokens: number
   /** Injected faults (status answers, hangs, slow headers, closed connections). */
   readonly faults: number
+  /** Engine model: prompt tokens looked up in the prefix cache, and those found there. */
+  readonly prefixCacheQueries: number
+  readonly prefixCacheHits: number
 }
 
 export interface ReceivedRequest {
@@ -69,7 +74,7 @@ export interface UpstreamSim {
   counters(): SimCounters
   /** The last 200 requests to `/v1/*`, oldest first. */
   received(): ReadonlyArray<ReceivedRequest>
-  /** Zeroes the counters (running and waiting stay live) and forgets the received requests. */
+  /** Zeroes the counters (running and waiting stay live), forgets the received requests and empties the prefix cache. */
   reset(): void
   /** Closes the server and destroys every open socket, hanging requests included. */
   close(): Promise<void>
@@ -96,6 +101,8 @@ interface ModelStats {
   promptTokens: number
   generationTokens: number
   success: number
+  prefixQueries: number
+  prefixHits: number
 }
 
 /** One generation request from acceptance to its end. */
@@ -111,6 +118,9 @@ class Job {
   dueAt = 0
   /** The role-only chunk went out before the first token (`roleChunkEarly`). */
   roleSent = false
+  /** Engine model: the prompt's block chain, and the KV blocks the job holds while it runs. */
+  chain: ReadonlyArray<number> = []
+  kvBlocks = 0
   readonly id: string
   readonly created: number
   readonly tokens: number
@@ -177,7 +187,9 @@ const zeroCounters = () => ({
   aborted: 0,
   promptTokens: 0,
   completionTokens: 0,
-  faults: 0
+  faults: 0,
+  prefixCacheQueries: 0,
+  prefixCacheHits: 0
 })
 
 /** The answer of a `status` fault: its body (vLLM-style unless given) and `Retry-After`. */
@@ -211,7 +223,7 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
   const statsFor = (model: string): ModelStats => {
     let s = modelStats.get(model)
     if (s === undefined) {
-      s = { running: 0, waiting: 0, promptTokens: 0, generationTokens: 0, success: 0 }
+      s = { running: 0, waiting: 0, promptTokens: 0, generationTokens: 0, success: 0, prefixQueries: 0, prefixHits: 0 }
       modelStats.set(model, s)
     }
     return s
@@ -239,6 +251,37 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
       }))
     })
 
+  // ---- the engine model: prefix cache, one prefill at a time, KV blocks of the running jobs ----
+  const engine = () => opts.prefillTokensPerSecond > 0
+  const prefixCache = new Prefix.PrefixSet(opts.numGpuBlocks)
+  /** performance.now() at which the prefill of everything started so far is done. */
+  let prefillFreeAt = 0
+  let kvInUse = 0
+
+  /**
+   * Prefix cache lookup and prefill of a job that starts now: milliseconds until its prefill is done.
+   * vLLM recomputes at least the prompt's last token, so a full hit still prefills one.
+   */
+  const prefill = (job: Job, now: number): number => {
+    const prompt = job.req.promptTokens
+    const hits = Math.min(prefixCache.matched(job.chain) * BLOCK_TOKENS, prompt - 1)
+    prefixCache.record(job.chain)
+    c.prefixCacheQueries += prompt
+    c.prefixCacheHits += hits
+    job.stats.prefixQueries += prompt
+    job.stats.prefixHits += hits
+    prefillFreeAt = Math.max(now, prefillFreeAt) + ((prompt - hits) / opts.prefillTokensPerSecond) * 1000
+    return prefillFreeAt - now
+  }
+
+  /** One decode step now: slower the more requests share the batch. */
+  const stepMs = () => opts.interTokenMs + (engine() ? opts.decodeMsPerSeq * running : 0)
+
+  /** A slot under max-num-seqs and, in the engine model, room for its KV blocks (or nothing else runs). */
+  const canStart = (job: Job): boolean =>
+    (opts.maxConcurrency === 0 || running < opts.maxConcurrency) &&
+    (!engine() || running === 0 || kvInUse + job.kvBlocks <= opts.numGpuBlocks)
+
   // ---- concurrency: slots and the FIFO waiting queue (aborted jobs are skipped lazily) ----
   let queue: Array<Job> = []
   let queueHead = 0
@@ -248,7 +291,7 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
     if (draining) return // a job finishing synchronously inside start(): the outer loop carries on
     draining = true
     try {
-      while (queueHead < queue.length && (opts.maxConcurrency === 0 || running < opts.maxConcurrency)) {
+      while (queueHead < queue.length && canStart(queue[queueHead]!)) {
         const job = queue[queueHead++]!
         if (queueHead === queue.length) {
           queue = []
@@ -281,6 +324,7 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
     } else if (was === RUNNING) {
       running--
       job.stats.running--
+      kvInUse -= job.kvBlocks
       drain()
     }
   }
@@ -347,7 +391,7 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
         if (emit(job, DONE, true)) finish(job)
         return
       }
-      const itl = opts.interTokenMs
+      const itl = stepMs()
       if (itl > 0) {
         // Due times are absolute (first token + k gaps), so a late timer does not push every later token.
         job.dueAt += itl
@@ -379,19 +423,25 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
     job.stats.running++
     if (running > c.maxRunning) c.maxRunning = running
     const req = job.req
-    // Non-streaming: the whole generation time (first token, then one inter-token gap per further token).
-    const delay = req.stream ?
+    const now = performance.now()
+    let prefillMs = 0
+    if (engine() && req.route !== "embeddings") {
+      kvInUse += job.kvBlocks
+      prefillMs = prefill(job, now)
+    }
+    // Non-streaming: the whole generation time (first token, then one decode step per further token).
+    const delay = prefillMs + (req.stream ?
       opts.ttftMs :
       req.route === "embeddings" ?
       opts.ttftMs :
-      opts.ttftMs + opts.interTokenMs * Math.max(job.tokens - 1, 0)
+      opts.ttftMs + stepMs() * Math.max(job.tokens - 1, 0))
     const run = req.stream ? streamStep : respond
     if (req.stream && req.route === "chat" && opts.roleChunkEarly && delay > 0) {
       job.writer = new ChunkWriter(req, job.id, job.created)
       if (!emit(job, job.writer.role(), false)) return
       job.roleSent = true
     }
-    job.dueAt = performance.now() + delay
+    job.dueAt = now + delay
     if (delay > 0) {
       if (req.stream) job.res.flushHeaders()
       job.timer = setTimeout(run, delay, job)
@@ -402,17 +452,18 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
   const admit = (job: Job): void => {
     job.timer = undefined
     if (job.req.stream) job.res.writeHead(200, SSE_HEADERS)
-    if (opts.maxConcurrency === 0 || running < opts.maxConcurrency) start(job)
+    if (canStart(job) && queueHead === queue.length) start(job)
     else {
       job.state = QUEUED
       waiting++
       job.stats.waiting++
       queue.push(job)
       if (job.req.stream) job.res.flushHeaders()
+      drain() // the jobs ahead may all have gone away
     }
   }
 
-  const accept = (req: GenRequest, res: http.ServerResponse): void => {
+  const accept = (req: GenRequest, res: http.ServerResponse, body: unknown): void => {
     const fault = opts.fault
     if (fault.kind === "status") {
       faultSeq++
@@ -423,6 +474,10 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
       }
     }
     const job = new Job(req, res, statsFor(req.model), opts.outputTokens)
+    if (engine() && req.route !== "embeddings") {
+      job.chain = blockChain(promptTokensOf(body))
+      job.kvBlocks = Math.ceil((req.promptTokens + job.tokens * req.choices) / BLOCK_TOKENS)
+    }
     res.on("close", () => onClose(job))
     switch (fault.kind) {
       case "hang":
@@ -461,12 +516,16 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
       if (!body.ok) return sendError(res, apiError(400, `JSON decode error: ${body.error}`))
       const parsed = parseGenRequest(route, body.value, opts.models)
       if (isApiError(parsed)) return sendError(res, parsed)
-      accept(parsed, res)
+      accept(parsed, res, body.value)
     })
   }
 
   const metricsText = (): string => {
-    const kv = opts.maxConcurrency > 0 ? Math.min(1, running / opts.maxConcurrency) : running / (running + 32)
+    const kv = engine() ?
+      Math.min(1, kvInUse / opts.numGpuBlocks) :
+      opts.maxConcurrency > 0 ?
+      Math.min(1, running / opts.maxConcurrency) :
+      running / (running + 32)
     const families: Array<[name: string, type: string, help: string, value: (s: ModelStats) => number]> = [
       ["vllm:num_requests_running", "gauge", "Number of requests in model execution batches.", (s) => s.running],
       ["vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.", (s) => s.waiting],
@@ -474,11 +533,16 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
       ["vllm:gpu_cache_usage_perc", "gauge", "GPU KV-cache usage (deprecated name). 1 means 100 percent usage.", () => kv],
       ["vllm:prompt_tokens_total", "counter", "Number of prefill tokens processed.", (s) => s.promptTokens],
       ["vllm:generation_tokens_total", "counter", "Number of generation tokens processed.", (s) => s.generationTokens],
-      ["vllm:request_success_total", "counter", "Count of successfully processed requests.", (s) => s.success]
+      ["vllm:request_success_total", "counter", "Count of successfully processed requests.", (s) => s.success],
+      ["vllm:prefix_cache_queries_total", "counter", "Prefix cache queries, in terms of number of queried tokens.", (s) => s.prefixQueries],
+      ["vllm:prefix_cache_hits_total", "counter", "Prefix cache hits, in terms of number of cached tokens.", (s) => s.prefixHits]
     ]
-    let out = ""
+    let out = `# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig\n# TYPE vllm:cache_config_info gauge\n` +
+      `vllm:cache_config_info{block_size="${BLOCK_TOKENS}",enable_prefix_caching="${engine() ? "True" : "False"}",num_gpu_blocks="${opts.numGpuBlocks}"} 1.0\n`
     for (const [name, type, help, value] of families) {
-      out += `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`
+      // prometheus_client names a counter's family without _total and its sample with it.
+      const family = type === "counter" ? name.replace(/_total$/, "") : name
+      out += `# HELP ${family} ${help}\n# TYPE ${family} ${type}\n`
       for (const model of opts.models) {
         out += `${name}{model_name=${JSON.stringify(model)}} ${value(statsFor(model))}\n`
       }
@@ -490,6 +554,7 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
     const next = mergeOptions(opts, p)
     if (p.fault !== undefined) faultSeq = 0
     opts = next
+    prefixCache.resize(opts.numGpuBlocks)
     expectedAuth = opts.apiKey === null ? null : `Bearer ${opts.apiKey}`
     modelsBody = undefined
     drain()
@@ -510,10 +575,13 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
     received = []
     receivedCount = 0
     faultSeq = 0
+    prefixCache.clear()
     for (const s of modelStats.values()) {
       s.promptTokens = 0
       s.generationTokens = 0
       s.success = 0
+      s.prefixQueries = 0
+      s.prefixHits = 0
     }
   }
 
