@@ -24,7 +24,7 @@ export const usage = `Usage: loadtest --base-url URL [options]
 
 Target     --base-url URL (e.g. http://127.0.0.1:8090/v1)  --api-key KEY  --model NAME (default: first of GET /models)
            --route chat|completions  --stream / --no-stream  --continuous-usage
-Prompt     --prompt TEXT (may use {i} and {random_words:N})  --input-tokens N  --input-spread N
+Prompt     --prompt TEXT (may use {i}, {random_words:N}, {shared:G:N})  --input-tokens N  --input-spread N
            --max-tokens N (128)  --temperature T  --ignore-eos  --extra-body JSON
 Load       --concurrency N  --rate R (req/s; Poisson)  --burstiness B (gamma; 1 = Poisson)  --interval (constant gaps)
            --ramp FROM:TO (of the rate, or of the concurrency when only --concurrency is given)

@@ -1,6 +1,7 @@
 /**
- * Prompt text for the i-th request: fixed, a template with `{i}` and `{random_words:N}`, or synthetic text
- * of N input tokens +- a spread. Synthetic words are three letters and a space, 4 characters: one token at
+ * Prompt text for the i-th request: fixed, a template with `{i}`, `{random_words:N}` and `{shared:G:N}` (one
+ * of G texts of N words, drawn per request: G tenants' shared system prompts), or synthetic text of N input
+ * tokens +- a spread. Synthetic words are three letters and a space, 4 characters: one token at
  * the usual estimate of 4 characters a token (and one word for servers that count words).
  */
 import { makeRng } from "./Schedule.js"
@@ -26,7 +27,7 @@ const words = (rng: () => number, n: number): string => {
   return out
 }
 
-const templatePart = /\{i\}|\{random_words:(\d+)\}/g
+const templatePart = /\{i\}|\{random_words:(\d+)\}|\{shared:(\d+):(\d+)\}/g
 
 export const makePrompts = (
   settings: { readonly prompt?: string | undefined; readonly input_tokens?: number | undefined; readonly input_spread: number; readonly seed: number }
@@ -36,11 +37,14 @@ export const makePrompts = (
   const rngFor = (i: number) => makeRng((settings.seed * 0x9e3779b1 + i * 0x85ebca6b) >>> 0)
   const template = settings.prompt
   if (template !== undefined) {
-    if (!/\{i\}|\{random_words:\d+\}/.test(template)) return { text: () => template }
+    if (!/\{i\}|\{random_words:\d+\}|\{shared:\d+:\d+\}/.test(template)) return { text: () => template }
+    // Shared text k is drawn from its own RNG (seeded by the run's seed and k), so it is the same in every request that draws k.
+    const shared = (k: number, n: number) => words(makeRng(((settings.seed * 0x9e3779b1) ^ Math.imul(0x7f4a7c15, k + 1)) >>> 0), n)
     return {
       text: (i) => {
         const rng = rngFor(i)
-        return template.replace(templatePart, (_, n: string | undefined) => (n === undefined ? String(i) : words(rng, Number(n))))
+        return template.replace(templatePart, (part, n: string | undefined, groups: string | undefined, size: string | undefined) =>
+          part === "{i}" ? String(i) : n !== undefined ? words(rng, Number(n)) : shared(Math.floor(rng() * Number(groups)), Number(size)))
       }
     }
   }

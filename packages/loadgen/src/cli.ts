@@ -104,6 +104,8 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   // A run that could send nothing has said why already: no table of zeros.
   const sentNothing = report.num_prompts === 0 && result.status === "failed"
   if (!command.quiet && !sentNothing) process.stdout.write(formatReport(report))
+  // --quiet still says why a run failed (the events said it otherwise)
+  if (command.quiet && result.status === "failed") process.stderr.write(`loadtest: ${result.reason}\n`)
   const failed = failedThresholds(report, command.failIf)
   for (const f of failed) process.stderr.write(`loadtest: --fail-if: ${f}\n`)
   if (result.status === "stopped") return EXIT_INTERRUPTED
