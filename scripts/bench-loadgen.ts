@@ -5,16 +5,17 @@
  * Method. The `loadtest` CLI as shipped (`packages/loadgen/dist/cli.js`, built first) runs once per step, each
  * in its own process, against a fast simulated upstream (the upstream-sim CLI, another process) on 127.0.0.1;
  * each step's JSON report gives the figures. For 1 and 2 worker threads:
- * 1. Rate: constant-rate Poisson steps (1 s warm-up, then 3 s) of 250, 500, 1000, ... req/s at an upstream
+ * 1. Rate: constant-rate Poisson steps (1 s warm-up, then 3 s) of 100, 200, 400, ... req/s at an upstream
  *    answering at once (4 tokens, no delays), doubling until a step misses, then two bisection steps. A step
  *    holds when the dispatch lag p99 is under 5 ms, the sends keep to the schedule within 2 % and nothing fails.
- * 2. Streams: closed-loop steps of 25, 50, 100, ... concurrent streams (a warm-up round, then 3 rounds) at an
+ * 2. Streams: closed-loop steps of 10, 20, 40, ... concurrent streams (a warm-up round, then 3 rounds) at an
  *    upstream with TTFT 100 ms and 10 tokens 20 ms apart, doubling until a step misses (at most 1,600). A step
  *    holds when the median TTFT is within 2 ms of the upstream's 100 ms and nothing fails (the upstream's own
  *    timer lateness counts against it).
- * The machine is shared: figures vary with what else runs on it.
+ * The machine is shared: figures vary with what else runs on it (the load average is printed with them).
  */
 import { readFileSync } from "node:fs"
+import { loadavg } from "node:os"
 import { join } from "node:path"
 import type { Report } from "../packages/loadgen/src/Report.js"
 import { fixed, out, row, title } from "./lib/report.js"
@@ -116,18 +117,20 @@ runInSession("bench:loadgen", async (session) => {
   const build = session.children.spawn("build", process.execPath, [join(repoRoot, "packages", "loadgen", "build.mjs")], { cwd: repoRoot })
   if ((await build.exited) !== 0) throw new Error(`packages/loadgen/build.mjs failed:\n${build.tail()}`)
   title("bench:loadgen")
+  out(`load average before: ${loadavg().map((x) => x.toFixed(1)).join(", ")}`)
+  out()
   const sim = await startSimProcess(session.children, "upstream", ["--output-tokens", "4"])
   const results: Array<string> = []
   for (const workers of [1, 2]) {
     out(`Rate, ${workers} worker${workers > 1 ? "s" : ""} (upstream answers at once, 4 tokens):`)
     out(row(["req/s", "achieved", "lag p50 ms", "lag p99 ms", "loop p99 ms", "failed", ""], widths))
     await configureSim(sim, { ttftMs: 0, interTokenMs: 0, outputTokens: 4 })
-    const rate = await ceiling(250, 64_000, (r) => rateStep(session, sim, workers, r), printRate)
+    const rate = await ceiling(100, 64_000, (r) => rateStep(session, sim, workers, r), printRate)
     out()
     out(`Streams, ${workers} worker${workers > 1 ? "s" : ""} (upstream TTFT ${STREAM_TTFT_MS} ms, 10 tokens 20 ms apart):`)
     out(row(["streams", "TTFT p50", "TTFT error", "ITL p50", "loop p99 ms", "failed", ""], widths))
     await configureSim(sim, { ttftMs: STREAM_TTFT_MS, interTokenMs: 20, outputTokens: 10 })
-    const streams = await ceiling(25, MAX_STREAMS, (n) => streamStep(session, sim, workers, n), printStreams)
+    const streams = await ceiling(10, MAX_STREAMS, (n) => streamStep(session, sim, workers, n), printStreams)
     out()
     results.push(
       `${workers} worker${workers > 1 ? "s" : ""}: highest rate held ${rate === null ? "none" : `${rate.load} req/s`}; ` +
@@ -136,4 +139,5 @@ runInSession("bench:loadgen", async (session) => {
   }
   out("Ceiling (dispatch lag p99 < 5 ms and on schedule; median TTFT error < 2 ms):")
   for (const line of results) out(`  ${line}`)
+  out(`load average after: ${loadavg().map((x) => x.toFixed(1)).join(", ")}`)
 })
