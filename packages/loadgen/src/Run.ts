@@ -144,7 +144,7 @@ export const runLoad = (settings: RunSettings, options: RunOptions = {}): Effect
     const startedAt = performance.now()
     let lastTick = startedAt
 
-    const driver: Driver = yield* Effect.async<Driver>((resume) => {
+    const driver: Driver = yield* Effect.async<Driver, LoadError>((resume) => {
       let driver: Driver
       const stopWith = (status: RunResult["status"], reason: string) => {
         if (outcome.reason !== null) return
@@ -168,10 +168,15 @@ export const runLoad = (settings: RunSettings, options: RunOptions = {}): Effect
           resume(Effect.succeed(driver))
         }
       }
-      const workers = settings.workers
-      driver = workers > 1 ?
-        startWorkers(settings, model, target, runId, workers, sink, (message) => emit("error", message)) :
-        localDriver(settings, model, target, pool, runId, sink)
+      try {
+        driver = settings.workers > 1 ?
+          startWorkers(settings, model, target, runId, settings.workers, sink, (message) => emit("error", message)) :
+          localDriver(settings, model, target, pool, runId, sink)
+      } catch (error) {
+        // e.g. no worker script beside a bundle
+        resume(Effect.fail(new LoadError({ message: error instanceof Error ? error.message : String(error) })))
+        return
+      }
       const ticker = setInterval(() => {
         lastTick = performance.now()
         options.onPoint?.(tracker.tick(Math.round((lastTick - startedAt) / 1000)))
