@@ -2,18 +2,16 @@
 //   node docker/deploy.mjs balancer|producer|upstream-sim <out-dir>
 // The Dockerfiles' build stages run it, and the rehearsal tests (docker/test) run the very same script, then
 // start the result with plain node and nothing else beside it. An app gets its bundle (dist/main.js), the
-// native better-sqlite3 addon with the few packages it loads at run time, its page from apps/web/dist and the
-// online backup script (docker/sqlite-backup.mjs).
+// packages the bundle leaves external (native addons: better-sqlite3, @node-rs/xxhash) with the few packages
+// they load at run time, its page from apps/web/dist and the online backup script (docker/sqlite-backup.mjs).
 // The upstream simulator is bundled here (it has no build of its own) with the demo's wiring script.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs"
-import { createRequire } from "node:module"
+import { builtinModules, createRequire } from "node:module"
 import { dirname, join, relative, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 
 const root = resolve(import.meta.dirname, "..")
 
-/** Packages the bundles leave external (see each app's build.mjs): native addons, copied with their runtime deps. */
-const NATIVE = ["better-sqlite3"]
 /** Dependencies used only while installing (better-sqlite3 downloads or compiles its addon with them). */
 const INSTALL_ONLY = new Set(["prebuild-install"])
 
@@ -58,6 +56,37 @@ const copyPackage = (name, fromDir, modules, seen = new Set()) => {
   for (const dependency of Object.keys(pkg.dependencies ?? {})) {
     if (!INSTALL_ONLY.has(dependency)) copyPackage(dependency, source, modules, seen)
   }
+  // Optional dependencies are the prebuilt addons of other platforms, but for the one installed here.
+  for (const dependency of Object.keys(pkg.optionalDependencies ?? {})) {
+    if (installed(dependency, source)) copyPackage(dependency, source, modules, seen)
+  }
+}
+
+const installed = (name, fromDir) => {
+  try {
+    packageDir(name, fromDir)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const BUILTINS = new Set(builtinModules)
+
+/**
+ * The packages a bundle still imports (each app's build.mjs leaves its native addons external): the bare
+ * specifiers of its top-level `import ... from "x"` lines and `import("x")` calls, Node's own modules aside.
+ */
+const externalsOf = (bundle) => {
+  const text = readFileSync(bundle, "utf8")
+  const specifiers = [
+    ...text.matchAll(/^import\s+(?:[\w$*{}\s,]+?\s+from\s+)?"([^"]+)";?$/gm),
+    ...text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g)
+  ].map(([, specifier]) => specifier)
+  const packages = specifiers
+    .filter((s) => !s.startsWith(".") && !s.startsWith("/") && !s.startsWith("node:") && !BUILTINS.has(s.split("/")[0]))
+    .map((s) => s.split("/").slice(0, s.startsWith("@") ? 2 : 1).join("/"))
+  return [...new Set(packages)].sort()
 }
 
 /** The bundles are ES modules named .js: the directory's package.json says so. */
@@ -72,7 +101,8 @@ const deployApp = (name, { app, web }, out) => {
   cpSync(bundle, join(out, "main.js"))
   cpSync(join(root, "docker", "sqlite-backup.mjs"), join(out, "sqlite-backup.mjs"))
   cpSync(webDir, join(out, "web"), { recursive: true })
-  for (const native of NATIVE) copyPackage(native, join(root, app), join(out, "node_modules"))
+  const seen = new Set()
+  for (const external of externalsOf(bundle)) copyPackage(external, join(root, app), join(out, "node_modules"), seen)
   writeManifest(out, `@llmlb/${name}-image`)
 }
 

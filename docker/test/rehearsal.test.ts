@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
-import { createRequire } from "node:module"
+import { builtinModules, createRequire } from "node:module"
 import { join } from "node:path"
 import { compose, healthcheckCommand, read, ROOT, serviceEnv } from "./support/Repo.js"
 import { deploy, type Deployment, envIn, freePort, NODE_UID, runAsNode, startAsNode, waitFor200 } from "./support/Rehearsal.js"
@@ -32,11 +32,40 @@ const tablesIn = (d: Deployment, file: string): Array<string> => {
   }
 }
 
+/** The packages of a node_modules folder, scoped ones as `@scope/name`. */
+const packagesIn = (modules: string): Array<string> =>
+  readdirSync(modules).flatMap((name) => name.startsWith("@") ? readdirSync(join(modules, name)).map((inner) => `${name}/${inner}`) : [name])
+
+/** What the bundle imports by bare name at its top level (its external packages), Node's own modules aside. */
+const bareImportsOf = (bundle: string) =>
+  [...readFileSync(bundle, "utf8").matchAll(/^import\s+(?:[\w$*{}\s,]+?\s+from\s+)?"([^".][^"]*)";?$/gm)]
+    .map(([, specifier]) => specifier!)
+    .filter((s) => !s.startsWith("node:") && !builtinModules.includes(s.split("/")[0]!))
+    .map((s) => s.split("/").slice(0, s.startsWith("@") ? 2 : 1).join("/"))
+
 const onlyDeployment = (d: Deployment, web: string) => {
   expect(readdirSync(d.app).sort()).toEqual(["main.js", "node_modules", "package.json", "sqlite-backup.mjs", "web"])
-  expect(readdirSync(join(d.app, "node_modules")).sort()).toEqual(["better-sqlite3", "bindings", "file-uri-to-path"])
-  expect(readdirSync(join(d.app, "node_modules/better-sqlite3/build/Release"))).toEqual(["better_sqlite3.node"])
   expect(existsSync(join(d.app, "web/index.html")), web).toBe(true)
+  // node_modules holds the bundle's external packages and what they load, nothing more.
+  const modules = join(d.app, "node_modules")
+  const present = packagesIn(modules)
+  const needed = new Set<string>()
+  const visit = (name: string) => {
+    if (needed.has(name) || !present.includes(name)) return
+    needed.add(name)
+    const pkg = JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8"))
+    for (const dependency of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) visit(dependency)
+  }
+  const imported = bareImportsOf(join(d.app, "main.js"))
+  expect(imported).toContain("better-sqlite3")
+  for (const name of imported) {
+    expect(present, name).toContain(name)
+    visit(name)
+  }
+  expect(present.sort()).toEqual([...needed].sort())
+  // Of better-sqlite3, the compiled addon but not its sources and object files.
+  expect(readdirSync(join(modules, "better-sqlite3/build/Release"))).toEqual(["better_sqlite3.node"])
+  expect(readdirSync(join(modules, "better-sqlite3")).sort()).toEqual(["build", "lib", "package.json"])
   // Nothing above the deployment could supply a module instead.
   for (let dir = join(d.app, ".."); dir !== "/"; dir = join(dir, "..")) expect(existsSync(join(dir, "node_modules")), dir).toBe(false)
 }
