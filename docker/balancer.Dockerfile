@@ -39,7 +39,7 @@ STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "main.js"]
 CMD ["--host", "0.0.0.0", "--port", "8000"]
 
-# The balancer: its bundle, the better-sqlite3 addon and the editor's static files, nothing else.
+# The balancer: its bundle, the native addons it loads (better-sqlite3, @node-rs/xxhash), the editor's static files.
 FROM ${NODE_IMAGE} AS balancer
 ENV NODE_ENV=production \
     LB_HOST=0.0.0.0 \

@@ -24,7 +24,7 @@ RUN corepack pnpm install --offline --frozen-lockfile \
  && node apps/producer/build.mjs \
  && node docker/deploy.mjs producer /deploy/producer
 
-# The producer: its bundle, the better-sqlite3 addon and the producer page's static files, nothing else.
+# The producer: its bundle, the native addon it loads (better-sqlite3) and the producer page's static files.
 FROM ${NODE_IMAGE} AS producer
 # LP_HOST opens the port to the container network: set LP_TOKEN (see .env.example), or anyone who reaches the
 # port can send load to any URL.
