@@ -15,6 +15,15 @@ describe("prompts and bodies", () => {
     expect(makePrompts({ prompt: "Q{i}: {random_words:5}", input_spread: 0, seed: 2 }).text(3)).not.toBe(first)
   })
 
+  it("a template's {shared:G:N} is one of G fixed texts of N words, drawn per request", () => {
+    const prompts = makePrompts({ prompt: "{shared:3:50} Q{i}", input_spread: 0, seed: 1 })
+    const texts = Array.from({ length: 60 }, (_, i) => prompts.text(i))
+    const shared = new Set(texts.map((t) => t.slice(0, t.lastIndexOf(" Q"))))
+    expect(shared.size).toBe(3)
+    for (const text of shared) expect(text.split(" ")).toHaveLength(50)
+    expect(texts[7]).toMatch(/ Q7$/)
+  })
+
   it("synthetic prompts of N tokens +- the spread: the server's prompt_tokens say so", async () => {
     const sim = await useSim({ outputTokens: 1 })
     const { records } = await run({ base_url: sim.baseUrl, requests: 40, concurrency: 4, input_tokens: 100, input_spread: 10 })
