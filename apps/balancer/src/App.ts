@@ -22,6 +22,8 @@ import { ResponseCache } from "./protection/ResponseCache.js"
 import { DataPlane } from "./proxy/DataPlane.js"
 import { Relay } from "./proxy/Relay.js"
 import { Cooldowns } from "./routing/Cooldowns.js"
+import { EndpointLoads } from "./routing/EndpointLoads.js"
+import { EngineMetrics } from "./routing/EngineMetrics.js"
 import { ModelCatalog } from "./routing/ModelCatalog.js"
 import { RoutingEngine } from "./routing/RoutingEngine.js"
 import { TokenShares } from "./routing/TokenShares.js"
@@ -52,7 +54,9 @@ export const BalancerLive = BalancerServer.Default.pipe(
   Layer.provideMerge(Metrics.Default),
   Layer.provideMerge(RoutingEngine.Default),
   Layer.provideMerge(ModelCatalog.Default),
-  Layer.provideMerge(Layer.mergeAll(Cooldowns.Default, TokenShares.Default, Upstreams.Default, Stats.Default)),
+  Layer.provideMerge(
+    Layer.mergeAll(Cooldowns.Default, TokenShares.Default, Upstreams.Default, Stats.Default, EngineMetrics.Default, EndpointLoads.Default)
+  ),
   Layer.provideMerge(Topology.Default),
   Layer.provide([EndpointRepo.Default, SettingsRepo.Default, BlockRepo.Default, TokenRepo.Default]),
   Layer.provide([StatsRepo.Default, AuditRepo.Default, Backups.Default]),

@@ -26,6 +26,14 @@ export const EndpointStats = Schema.Struct({
   avg_latency_seconds: Schema.Number
 }).annotations({ identifier: "EndpointStats" })
 
+/** Routing mode load: an endpoint's engine figures; a field is null when the engine does not report it. */
+export const EngineFigures = Schema.Struct({
+  queue: Schema.NullOr(Schema.Number).annotations({ description: "Requests waiting in the engine" }),
+  running: Schema.NullOr(Schema.Number).annotations({ description: "Requests the engine is running" }),
+  kv_cache_usage: Schema.NullOr(Schema.Number).annotations({ description: "KV cache usage, 0..1" }),
+  age_seconds: Schema.NullOr(Schema.Number).annotations({ description: "Seconds since these figures were read" })
+}).annotations({ identifier: "EngineFigures" })
+
 export const EndpointState = Schema.Struct({
   ...Endpoint.EndpointPublic.fields,
   inflight: Schema.Number,
@@ -35,6 +43,9 @@ export const EndpointState = Schema.Struct({
     consecutive_failures: Schema.Number
   }),
   models: Schema.NullOr(Schema.Array(Schema.String)).annotations({ description: "null while unknown" }),
+  engine: Schema.NullOr(EngineFigures).annotations({
+    description: "What the endpoint's engine last reported on its /metrics; null when unknown or stale (older than 3 scrape intervals)"
+  }),
   stats: EndpointStats
 }).annotations({ identifier: "EndpointState" })
 

@@ -5,7 +5,7 @@
  */
 import { ParseResult, Schema } from "effect"
 
-export const RoutingMode = Schema.Literal("percentage", "priority")
+export const RoutingMode = Schema.Literal("percentage", "priority", "load")
 export type RoutingMode = typeof RoutingMode.Type
 
 export const EndpointId = Schema.UUID.annotations({ description: "Endpoint id (UUID)" })
@@ -58,6 +58,39 @@ export const BaseUrl = Schema.transformOrFail(
   }
 ).annotations({ description: "OpenAI base URL of the backend, e.g. http://vllm:8000/v1" })
 
+/** Checks a Prometheus metrics URL: absolute http(s), no credentials, no fragment. */
+export const checkMetricsUrl = (input: string): string | { readonly error: string } => {
+  let url: URL
+  try {
+    url = new URL(input.trim())
+  } catch {
+    return { error: "metrics_url must be an absolute http(s) URL" }
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return { error: "metrics_url must use http or https" }
+  if (url.username !== "" || url.password !== "") return { error: "metrics_url must not contain credentials" }
+  if (url.hash !== "") return { error: "metrics_url must not contain a fragment" }
+  return url.href
+}
+
+export const MetricsUrl = Schema.NullOr(
+  Schema.transformOrFail(
+    Schema.String.pipe(Schema.maxLength(2048, { message: () => "metrics_url must be at most 2048 characters" })),
+    Schema.String,
+    {
+      strict: true,
+      decode: (input, _, ast) => {
+        const result = checkMetricsUrl(input)
+        return typeof result === "string"
+          ? ParseResult.succeed(result)
+          : ParseResult.fail(new ParseResult.Type(ast, input, result.error))
+      },
+      encode: ParseResult.succeed
+    }
+  )
+).annotations({
+  description: "Routing mode load: the engine's Prometheus metrics URL; null = /metrics on the base_url's origin"
+})
+
 export const ApiKey = Schema.String.pipe(
   Schema.maxLength(4096, { message: () => "api_key must be at most 4096 characters" }),
   Schema.filter((s) => isPrintable(s) || "api_key must contain printable characters only")
@@ -104,6 +137,7 @@ const configFields = {
   max_concurrent: MaxConcurrent,
   timeout: Timeout,
   verify_tls: Schema.Boolean,
+  metrics_url: MetricsUrl,
   pos_x: PosX,
   pos_y: PosY
 }
@@ -122,6 +156,7 @@ export const EndpointCreate = Schema.Struct({
   max_concurrent: Schema.optionalWith(MaxConcurrent, { default: () => 0 }),
   timeout: Schema.optionalWith(Timeout, { default: () => null }),
   verify_tls: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  metrics_url: Schema.optionalWith(MetricsUrl, { default: () => null }),
   pos_x: Schema.optionalWith(PosX, { default: () => 0 }),
   pos_y: Schema.optionalWith(PosY, { default: () => 0 })
 }).annotations({ identifier: "EndpointCreate", ...rejectUnknownFields })
@@ -138,6 +173,7 @@ export const EndpointPatch = Schema.Struct({
   max_concurrent: Schema.optional(MaxConcurrent),
   timeout: Schema.optional(Timeout),
   verify_tls: Schema.optional(Schema.Boolean),
+  metrics_url: Schema.optional(MetricsUrl),
   pos_x: Schema.optional(PosX),
   pos_y: Schema.optional(PosY)
 }).annotations({ identifier: "EndpointPatch", ...rejectUnknownFields })

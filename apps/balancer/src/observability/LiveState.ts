@@ -6,6 +6,7 @@ import type { State } from "@llmlb/api"
 import { Endpoint } from "@llmlb/core"
 import { Effect } from "effect"
 import { Cooldowns } from "../routing/Cooldowns.js"
+import { EngineMetrics } from "../routing/EngineMetrics.js"
 import { ModelCatalog } from "../routing/ModelCatalog.js"
 import { RoutingEngine } from "../routing/RoutingEngine.js"
 import { Topology } from "../store/Topology.js"
@@ -21,6 +22,7 @@ export class LiveState extends Effect.Service<LiveState>()("LiveState", {
     const catalog = yield* ModelCatalog
     const stats = yield* Stats
     const cooldowns = yield* Cooldowns
+    const engines = yield* EngineMetrics
 
     const global = () => {
       const { requests, prompt_tokens, completion_tokens, tokens_per_second, requests_per_second } = stats.global()
@@ -36,6 +38,7 @@ export class LiveState extends Effect.Service<LiveState>()("LiveState", {
         inflight: routing.inflight(endpoint.id),
         cooldown: cooldowns.view(endpoint.id),
         models: catalog.modelsOf(endpoint)?.map((m) => m.id) ?? null,
+        engine: engines.view(endpoint.id),
         stats: stats.endpoint(endpoint.id)
       })),
       incoming_blocks: topology.blocks(),

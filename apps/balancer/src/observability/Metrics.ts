@@ -8,6 +8,7 @@ import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import * as Prom from "prom-client"
 import { Cooldowns } from "../routing/Cooldowns.js"
+import { EngineMetrics } from "../routing/EngineMetrics.js"
 import { RoutingEngine } from "../routing/RoutingEngine.js"
 import { Topology } from "../store/Topology.js"
 import { Stats } from "./Stats.js"
@@ -35,6 +36,7 @@ export class Metrics extends Effect.Service<Metrics>()("Metrics", {
     const stats = yield* Stats
     const routing = yield* RoutingEngine
     const cooldowns = yield* Cooldowns
+    const engines = yield* EngineMetrics
     const registry = new Prom.Registry()
     Prom.collectDefaultMetrics({ register: registry })
 
@@ -76,6 +78,19 @@ export class Metrics extends Effect.Service<Metrics>()("Metrics", {
       set({}, routing.inflight(e.id)))
     perEndpoint("gauge", "lb_endpoint_cooldown", "1 while the endpoint cools down after failures", [], (e, set) =>
       set({}, cooldowns.view(e.id).active ? 1 : 0))
+    // Routing mode load: the engine's own figures, absent while unknown or stale.
+    perEndpoint("gauge", "lb_endpoint_engine_queue", "Requests waiting in the endpoint's engine (its /metrics)", [], (e, set) => {
+      const queue = engines.view(e.id)?.queue
+      if (queue != null) set({}, queue)
+    })
+    perEndpoint("gauge", "lb_endpoint_engine_kv_cache_usage", "KV cache usage of the endpoint's engine, 0..1", [], (e, set) => {
+      const usage = engines.view(e.id)?.kv_cache_usage
+      if (usage != null) set({}, usage)
+    })
+    perEndpoint("gauge", "lb_endpoint_engine_metrics_age_seconds", "Age of the engine figures last read", [], (e, set) => {
+      const age = engines.view(e.id)?.age_seconds
+      if (age != null) set({}, age)
+    })
 
     new Prom.Gauge({
       name: "lb_queue_depth",

@@ -16,6 +16,7 @@ import { childSpan, endSpan, parentContext, Tracing } from "../observability/Tra
 import { type Client, ClientAuth } from "../protection/ClientAuth.js"
 import { ResponseCache } from "../protection/ResponseCache.js"
 import { ModelCatalog } from "../routing/ModelCatalog.js"
+import { chainOf } from "../routing/PrefixHash.js"
 import { type Lease, type Queued, type Refusal, RoutingEngine } from "../routing/RoutingEngine.js"
 import { type BlockView, Topology } from "../store/Topology.js"
 import { Lifecycle } from "../Lifecycle.js"
@@ -262,8 +263,17 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         startedAt,
         excludedMs,
         span,
-        cache: cached
+        cache: cached,
+        onFirstToken: undefined
       }
+      const work = topology.effectiveMode(block) === "load"
+        ? {
+          chain: chainOf(OpenAi.promptText(body), model),
+          promptTokens: promptEstimate,
+          decodeTokens: Math.max(0, estimate - promptEstimate),
+          session: config.sessionHeader === "" ? undefined : headerOf(req, config.sessionHeader)
+        }
+        : undefined
 
       let tried: Set<string> | undefined
       let lastFailure: Failure | undefined
@@ -271,7 +281,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       let attempt = 1
       for (; attempt <= config.maxAttempts; attempt++) {
         const routingSpan = span === undefined ? undefined : childSpan(tracing.tracer!, span, "route")
-        const acquired = leaseFor(res, routing.acquire(block, model, estimate, tried))
+        const acquired = leaseFor(res, routing.acquire(block, model, estimate, tried, work))
         let lease: Lease | Refusal
         if (acquired instanceof Promise) {
           // Waiting in the queue is not the balancer's own time either.
@@ -297,6 +307,8 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
           routing.release(lease, { kind: "neutral", tokens: 0 })
           return used
         }
+        const leased = lease
+        request.onFirstToken = leased.load === undefined ? undefined : (ms) => routing.prefillDone(leased, ms)
         const result = await relay.attempt(request, lease.endpoint)
         const usage = result.kind === "failed" ? undefined : result.usage
         const tokens = OpenAi.totalTokens(usage)

@@ -42,6 +42,8 @@ export interface RelayRequest {
   readonly span: Span | undefined
   /** The response cache's verdict (X-LB-Cache), and where to store a successful answer on a miss. */
   readonly cache: Lookup | undefined
+  /** Called once per attempt at a stream's first token with the time since dispatch (routing mode load). */
+  onFirstToken: ((upstreamMs: number) => void) | undefined
 }
 
 
@@ -274,7 +276,10 @@ export class Relay extends Effect.Service<Relay>()("Relay", {
               committed = true
             }
             const out = tap.push(chunk as Buffer)
-            if (ttft === undefined && tap.contentChunks > 0) ttft = seconds()
+            if (ttft === undefined && tap.contentChunks > 0) {
+              ttft = seconds()
+              request.onFirstToken?.(performance.now() - dispatchedAt)
+            }
             if (out.length > 0 && !res.write(out)) await waitDrain(res)
             if (clientGone) return gone()
           }

@@ -70,6 +70,7 @@ const liveDefaults = {
   inflight: 0,
   cooldown: { active: false, remaining_seconds: 0, consecutive_failures: 0 },
   models: null,
+  engine: null,
   stats: {
     requests: 0,
     failures: 0,
