@@ -49,13 +49,45 @@ export const startProducer = async (children: Children, options: ProducerOptions
   }
 }
 
-/** Saves a profile (`POST /api/profiles`) with the token when there is one; answers its id. */
-export const addProfile = async (
-  producerUrl: string,
-  profile: { readonly name: string; readonly settings: Record<string, unknown> },
-  token?: string
-): Promise<string> => {
+/**
+ * The demo's producer: on LP_PORT (default 8088) with a throw-away database in `tempDir`, new cards sending to
+ * the balancer, and a model configuration and a profile for it, so that a newcomer opens the page and clicks
+ * Start. Answers the banner's lines.
+ */
+export const startDemoProducer = async (
+  children: Children,
+  tempDir: string,
+  balancerUrl: string,
+  model: string
+): Promise<Array<string>> => {
+  const port = Number(process.env["LP_PORT"] ?? "8088")
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`LP_PORT must be a port number, got "${process.env["LP_PORT"]}"`)
+  const token = process.env["LP_TOKEN"]
+  const producer = await startProducer(children, {
+    port,
+    host: process.env["LP_HOST"] ?? "127.0.0.1",
+    env: {
+      ...process.env,
+      LP_DB_PATH: join(tempDir, "load_producer.db"),
+      LP_DEFAULT_BASE_URL: `${balancerUrl}/v1`,
+      LP_LOG_LEVEL: process.env["LP_LOG_LEVEL"] ?? "WARNING"
+    },
+    onLine: (line) => process.stderr.write(`[producer] ${line}\n`)
+  })
   const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` }
-  const res = await postJson(`${producerUrl}/api/profiles`, profile, headers)
-  return ((await res.json()) as { id: string }).id
+  const config = (await (await postJson(`${producer.url}/api/model-configs`, {
+    name: "Demo balancer",
+    base_url: `${balancerUrl}/v1`,
+    model
+  }, headers)).json()) as { id: string }
+  await postJson(`${producer.url}/api/profiles`, {
+    name: "Demo: 16 streams for 60 s",
+    model_config_id: config.id,
+    settings: { concurrency: 16, duration: 60, max_tokens: 64 }
+  }, headers)
+  return [
+    `  load producer ${producer.url}   (its first card sends to the balancer: click Start;`,
+    `                profile "Demo: 16 streams for 60 s" runs 16 streams through it)`,
+    ""
+  ]
 }

@@ -20,6 +20,25 @@ const defaultBaseUrl = Config.string("LP_DEFAULT_BASE_URL").pipe(
   })
 )
 
+const logLevels: Record<string, LogLevel.LogLevel> = {
+  DEBUG: LogLevel.Debug,
+  INFO: LogLevel.Info,
+  WARNING: LogLevel.Warning,
+  WARN: LogLevel.Warning,
+  ERROR: LogLevel.Error
+}
+
+/** The balancer's names (LB_LOG_LEVEL), so one value serves both. */
+const logLevel = Config.string("LP_LOG_LEVEL").pipe(
+  Config.withDefault("INFO"),
+  Config.mapOrFail((s) => {
+    const level = logLevels[s.toUpperCase()]
+    return level === undefined
+      ? Either.left(ConfigError.InvalidData(["LP_LOG_LEVEL"], "LP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR"))
+      : Either.right(level)
+  })
+)
+
 export const LpConfigSchema = Config.all({
   port,
   /** Loopback by default: a server that sends traffic wherever it is told must not be an open relay. */
@@ -33,7 +52,7 @@ export const LpConfigSchema = Config.all({
     Config.withDefault(100_000),
     Config.validate({ message: "LP_MAX_STORED_REQUESTS must be an integer of 0 or more", validation: (n) => n >= 0 })
   ),
-  logLevel: Config.logLevel("LP_LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
+  logLevel,
   /** The built producer page; absent in development and tests, then `/` answers 404. */
   webDir: Config.string("LP_WEB_DIR").pipe(Config.withDefault(""))
 })
