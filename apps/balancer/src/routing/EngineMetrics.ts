@@ -77,16 +77,18 @@ export class EngineMetrics extends Effect.Service<EngineMetrics>()("EngineMetric
         return
       }
       const parser = new EngineMetricsParser()
+      // undici yields Buffers; the decoder keeps a character split across chunks whole.
+      const decoder = new TextDecoder()
       let size = 0
-      response.body.setEncoding("utf8")
       for await (const chunk of response.body) {
-        parser.push(chunk as string)
-        size += (chunk as string).length
+        parser.push(decoder.decode(chunk as Buffer, { stream: true }))
+        size += (chunk as Buffer).length
         if (size > MAX_BODY_BYTES) {
           response.body.destroy()
           break
         }
       }
+      parser.push(decoder.decode())
       const figures = parser.end()
       state.queue = numberOr(figures.queue)
       state.running = numberOr(figures.running)
