@@ -47,6 +47,8 @@ const TokenForm: Component<TokensPanelProps> = (props) => {
     <form
       class="ui-card ui-stack"
       aria-label={isNew() ? "New token" : "Edit token"}
+      // The schema's messages (the server's wording) show beside the fields, not the browser's bubbles.
+      noValidate
       onSubmit={(event) => {
         event.preventDefault()
         void props.actions.save()
