@@ -4,7 +4,8 @@
  * balancer on LB_PORT (default 8090) with a throw-away SQLite database and an admin token (LB_ADMIN_TOKEN or a
  * generated one), registers the upstreams as connected endpoints (token quota 50/30/20, priority 0/1/2), sends
  * a gentle stream of streaming chat requests through it (DEMO_RPS a second, default 3, for DEMO_MINUTES, default
- * 60; 0 turns it off), and prints the editor's URL, the admin token and how to use the rest. Ctrl-C or SIGTERM
+ * 60; 0 turns it off), starts the load producer on LP_PORT (default 8088) with a card and a profile aimed at the
+ * balancer, and prints the editor's URL, the admin token and how to use the rest. Ctrl-C or SIGTERM
  * stops everything it started and removes the temp directory.
  *
  * To add a part (a producer, ...): start it after the balancer, push its lines onto `banner`, and stop it in
@@ -13,6 +14,7 @@
 import { randomBytes } from "node:crypto"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
+import { startDemoProducer } from "./lib/producer.js"
 import { startSession } from "./lib/session.js"
 import { adminClient, portAvailable, repoRoot, requireBuiltBalancer, startBalancer, startSimProcess } from "./lib/stack.js"
 import { startTrickle, type Trickle } from "./lib/trickle.js"
@@ -110,6 +112,8 @@ const main = async (): Promise<void> => {
       })
     }
     const banner = bannerLines(port, balancer.url, adminToken, sims.map((s, i) => ({ ...upstreams[i]!, url: s.url, baseUrl: s.baseUrl })))
+    // The load producer (LP_PORT, default 8088), its first card and a profile aimed at the balancer.
+    banner.push(...await startDemoProducer(children, tempDir, balancer.url, MODEL))
     if (perSecond > 0 && minutes > 0) {
       trickle = startTrickle({
         url: balancer.url,
