@@ -79,31 +79,41 @@ export const requestBuilder = (settings: RunSettings, model: string, basePath: s
   }
 }
 
+/** One claimed request: its global index and whether it belongs to the warm-up. */
+interface Claim {
+  readonly index: number
+  readonly warmup: boolean
+}
+
+/** This thread's share of `n` requests split over `stride` threads. */
+const shareOf = (n: number, stride: number, offset: number): number =>
+  Math.floor(n / stride) + (offset < n % stride ? 1 : 0)
+
 export class Engine {
   private readonly build: ReturnType<typeof requestBuilder>
   private readonly inFlight = new Set<InFlight>()
-  /** Open loop with a cap: due sends waiting for a slot, with their due time and index. */
-  private readonly waiting: Array<{ readonly due: number; readonly index: number }> = []
+  /** Open loop with a cap: due sends waiting for a slot. */
+  private readonly waiting: Array<{ readonly due: number; readonly claim: Claim }> = []
   private local = 0
   /** No further request will be claimed (the waiting ones still go). */
   private claimsDone = false
   private stopped = false
   private pacer: { cancel(): void } | null = null
   private rampTimer: NodeJS.Timeout | undefined
-  /** `performance.now()` at which sending ends (duration), set once the warm-up is over. */
+  /** `performance.now()` at which sending ends (duration after the warm-up), set at the first measured claim. */
   private endAt = Number.POSITIVE_INFINITY
-  private readonly totalRequests: number
-  private readonly warmupRequests: number
+  /** This thread's warm-up requests still to claim (`warmup: {requests}`), and measured ones. */
+  private warmupLeft: number
+  private measuredLeft: number
   private readonly warmupMs: number
 
   constructor(private readonly plan: EnginePlan, private readonly dispatcher: Dispatcher, private readonly sink: EngineSink) {
     const s = plan.settings
     this.build = requestBuilder(s, plan.model, plan.basePath, plan.runId)
     const warmup = s.warmup
-    this.warmupRequests = warmup !== undefined && "requests" in warmup ? warmup.requests : 0
+    this.warmupLeft = warmup !== undefined && "requests" in warmup ? shareOf(warmup.requests, plan.stride, plan.offset) : 0
     this.warmupMs = warmup !== undefined && "seconds" in warmup ? warmup.seconds * 1000 : 0
-    this.totalRequests = s.requests === undefined ? Number.POSITIVE_INFINITY : s.requests + this.warmupRequests
-    if (s.duration !== undefined && this.warmupRequests === 0) this.endAt = plan.startAt + this.warmupMs + s.duration * 1000
+    this.measuredLeft = s.requests === undefined ? Number.POSITIVE_INFINITY : shareOf(s.requests, plan.stride, plan.offset)
   }
 
   get active(): number {
@@ -143,15 +153,31 @@ export class Engine {
     if (this.claimsDone && this.waiting.length === 0 && this.inFlight.size === 0) this.sink.onIdle()
   }
 
-  /** Takes the next global request index of this thread; -1 (and no more claims) when its share is spent. */
-  private claim(now: number): number {
-    const index = this.local * this.plan.stride + this.plan.offset
-    if (this.claimsDone || index >= this.totalRequests || now >= this.endAt) {
-      this.endClaims()
-      return -1
+  /**
+   * Takes the next request due at `at`: a warm-up one while the warm-up lasts (its requests, or its seconds
+   * of the schedule), then a measured one; null (and no more claims) when this thread's share is spent or
+   * the duration is over.
+   */
+  private claim(at: number): Claim | null {
+    if (this.claimsDone || at >= this.endAt) return this.noMoreClaims()
+    const warmup = this.warmupLeft > 0 || (this.warmupMs > 0 && at - this.plan.startAt < this.warmupMs)
+    if (warmup) {
+      if (this.warmupLeft > 0) this.warmupLeft--
+    } else {
+      if (this.measuredLeft <= 0) return this.noMoreClaims()
+      this.measuredLeft--
+      const duration = this.plan.settings.duration
+      if (duration !== undefined && this.endAt === Number.POSITIVE_INFINITY) this.endAt = at + duration * 1000
     }
-    this.local++
-    return index
+    const claim = { index: this.local++ * this.plan.stride + this.plan.offset, warmup }
+    // the share is spent: end at once rather than at the next arrival
+    if (this.measuredLeft === 0) this.endClaims()
+    return claim
+  }
+
+  private noMoreClaims(): null {
+    this.endClaims()
+    return null
   }
 
   private paceNext(): void {
@@ -164,11 +190,12 @@ export class Engine {
     }
     this.pacer = waitUntil(due, () => {
       this.pacer = null
-      const index = this.claim(due)
-      if (index < 0) return this.checkIdle()
-      if (load.cap !== null && this.inFlight.size >= load.cap) this.waiting.push({ due, index })
-      else this.send(index, due, performance.now() - due)
-      this.paceNext()
+      const claim = this.claim(due)
+      if (claim === null) return this.checkIdle()
+      if (load.cap !== null && this.inFlight.size >= load.cap) this.waiting.push({ due, claim })
+      else this.send(claim, due, performance.now() - due)
+      if (!this.claimsDone) this.paceNext()
+      else this.checkIdle()
     })
   }
 
@@ -180,24 +207,20 @@ export class Engine {
       rampConcurrency(load.ramp.from, load.ramp.to, load.ramp.seconds * 1000, performance.now() - this.plan.startAt)
     while (this.inFlight.size < target) {
       const now = performance.now()
-      const index = this.claim(now)
-      if (index < 0) return this.checkIdle()
-      this.send(index, now, null)
+      const claim = this.claim(now)
+      if (claim === null) return this.checkIdle()
+      this.send(claim, now, null)
     }
   }
 
-  private send(index: number, intendedAt: number, lagMs: number | null): void {
-    const warmup = index < this.warmupRequests || (this.warmupMs > 0 && intendedAt - this.plan.startAt < this.warmupMs)
-    if (!warmup && this.endAt === Number.POSITIVE_INFINITY && this.plan.settings.duration !== undefined) {
-      this.endAt = intendedAt + this.plan.settings.duration * 1000
-    }
-    const request = new InFlight(this.build(index, intendedAt, warmup), this.sink, (record) => {
+  private send(claim: Claim, intendedAt: number, lagMs: number | null): void {
+    const request = new InFlight(this.build(claim.index, intendedAt, claim.warmup), this.sink, (record) => {
       this.inFlight.delete(request)
       this.sink.onRecord(record)
       this.afterRecord()
     })
     this.inFlight.add(request)
-    this.sink.onSend(lagMs, warmup)
+    this.sink.onSend(lagMs, claim.warmup)
     request.send(this.dispatcher)
   }
 
@@ -207,7 +230,7 @@ export class Engine {
       if (!this.claimsDone) this.topUp()
     } else if (this.waiting.length > 0 && (load.cap === null || this.inFlight.size < load.cap)) {
       const next = this.waiting.shift()!
-      this.send(next.index, next.due, null)
+      this.send(next.claim, next.due, null)
     }
     this.checkIdle()
   }

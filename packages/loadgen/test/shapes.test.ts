@@ -70,6 +70,14 @@ describe("load shapes", () => {
     expect(report.completed).toBe(10)
   }, 30_000)
 
+  it("a warm-up of S seconds: what the schedule sends in them is left out, the requests come on top", async () => {
+    const sim = await useSim({ outputTokens: 1 })
+    const { report, records } = await run({ base_url: sim.baseUrl, rate: 20, interval: true, warmup: { seconds: 0.5 }, requests: 10 })
+    // at 20 req/s the arrivals at 0, 0.05, ..., 0.45 s are the warm-up
+    expect(records.filter((r) => r.warmup)).toHaveLength(10)
+    expect(report.num_prompts).toBe(10)
+  }, 30_000)
+
   it("a duration ends the sends; in-flight requests finish", async () => {
     const sim = await useSim({ ttftMs: 50, outputTokens: 2 })
     const started = Date.now()

@@ -55,6 +55,13 @@ export interface SimOptions {
   readonly numGpuBlocks: number
   /** The engine model: each decode step takes interTokenMs plus this per running request (batch cost). */
   readonly decodeMsPerSeq: number
+  /**
+   * Send first tokens and later tokens at their due time to the tenth of a millisecond: a timer to 2 ms
+   * before, then `setImmediate` turns (Node's timers fire up to a millisecond or more late), and token k
+   * at first token + k gaps (not each gap after the previous send). Costs CPU while it waits; for tests
+   * that measure a client's timing against the settings. Default false.
+   */
+  readonly preciseTimers: boolean
 }
 
 export const defaultOptions: SimOptions = {
@@ -69,7 +76,8 @@ export const defaultOptions: SimOptions = {
   roleChunkEarly: false,
   prefillTokensPerSecond: 0,
   numGpuBlocks: 8192,
-  decodeMsPerSeq: 0
+  decodeMsPerSeq: 0,
+  preciseTimers: false
 }
 
 export class SimOptionsError extends Error {
@@ -151,7 +159,8 @@ const optionKeys: ReadonlyArray<keyof SimOptions> = [
   "roleChunkEarly",
   "prefillTokensPerSecond",
   "numGpuBlocks",
-  "decodeMsPerSeq"
+  "decodeMsPerSeq",
+  "preciseTimers"
 ]
 
 /**
@@ -199,6 +208,11 @@ export const mergeOptions = (base: SimOptions, patch: unknown): SimOptions => {
       base.prefillTokensPerSecond :
       nonNegative("prefillTokensPerSecond", p["prefillTokensPerSecond"]),
     numGpuBlocks: p["numGpuBlocks"] === undefined ? base.numGpuBlocks : integerAtLeast("numGpuBlocks", p["numGpuBlocks"], 1),
-    decodeMsPerSeq: p["decodeMsPerSeq"] === undefined ? base.decodeMsPerSeq : nonNegative("decodeMsPerSeq", p["decodeMsPerSeq"])
+    decodeMsPerSeq: p["decodeMsPerSeq"] === undefined ? base.decodeMsPerSeq : nonNegative("decodeMsPerSeq", p["decodeMsPerSeq"]),
+    preciseTimers: p["preciseTimers"] === undefined ?
+      base.preciseTimers :
+      typeof p["preciseTimers"] === "boolean" ?
+      p["preciseTimers"] :
+      fail(`preciseTimers must be a boolean, got ${show(p["preciseTimers"])}`)
   }
 }

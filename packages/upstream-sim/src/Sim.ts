@@ -372,6 +372,23 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
     return true
   }
 
+  /** Runs `step` at `job.dueAt` (see `preciseTimers`); a job released meanwhile is not run. */
+  const wakeAt = (job: Job, step: (job: Job) => void): void => {
+    const wait = job.dueAt - performance.now()
+    if (!opts.preciseTimers) {
+      job.timer = setTimeout(step, Math.max(0, wait), job)
+      return
+    }
+    const spin = (): void => {
+      job.timer = undefined
+      if (job.state !== RUNNING) return
+      if (performance.now() >= job.dueAt) step(job)
+      else setImmediate(spin)
+    }
+    if (wait > 2) job.timer = setTimeout(spin, wait - 2)
+    else spin()
+  }
+
   const streamStep = (job: Job): void => {
     job.timer = undefined
     const req = job.req
@@ -393,10 +410,10 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
       }
       const itl = stepMs()
       if (itl > 0) {
-        // Due times are absolute (first token + k gaps), so a late timer does not push every later token.
-        job.dueAt += itl
-        job.timer = setTimeout(streamStep, Math.max(0, job.dueAt - performance.now()), job)
-        return
+        // Each gap from this token's actual send, as an engine's steps follow each other; with precise
+        // timers, on the exact clock (first token + k gaps), so that a late wake-up does not shift the rest.
+        job.dueAt = (opts.preciseTimers ? job.dueAt : performance.now()) + itl
+        return wakeAt(job, streamStep)
       }
     }
   }
@@ -444,7 +461,7 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
     job.dueAt = now + delay
     if (delay > 0) {
       if (req.stream) job.res.flushHeaders()
-      job.timer = setTimeout(run, delay, job)
+      wakeAt(job, run)
     } else run(job)
   }
 
