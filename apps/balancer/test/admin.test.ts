@@ -49,6 +49,7 @@ layer(TestBalancer.layer())("admin API", (it) => {
           max_concurrent: 0,
           timeout: null,
           verify_tls: true,
+          metrics_url: null,
           pos_x: 0,
           pos_y: 0
         })
@@ -68,6 +69,7 @@ layer(TestBalancer.layer())("admin API", (it) => {
           max_concurrent: 8,
           timeout: 12.5,
           verify_tls: false,
+          metrics_url: "http://gpu.example:9100/metrics",
           pos_x: -120.5,
           pos_y: 300
         }
@@ -130,6 +132,8 @@ layer(TestBalancer.layer())("admin API", (it) => {
       ["timeout", { timeout: -5 }],
       ["timeout", { timeout: 3601 }],
       ["verify_tls", { verify_tls: null }],
+      ["metrics_url", { metrics_url: "ftp://gpu.example/metrics" }],
+      ["metrics_url", { metrics_url: "http://user:secret@gpu.example/metrics" }],
       ["pos_x", { pos_x: "10" }],
       ["pos_y", { pos_y: null }],
       ["unexpected_field", { unexpected_field: true }]
