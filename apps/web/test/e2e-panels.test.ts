@@ -1,0 +1,93 @@
+/**
+ * The editor's side panels end to end: the built balancer serves the built editor at /admin (under its
+ * CSP), Chromium signs in and uses `Client tokens`, `Audit log` and `Operations` from the toolbar.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type Balancer, type BrowserSession, openBrowser, signIn, startBalancer } from "./editor-harness.js"
+
+const SLOW = 120_000
+
+describe("editor panels in Chromium against the built balancer", () => {
+  let lb: Balancer
+  let browser: BrowserSession
+
+  beforeAll(async () => {
+    lb = await startBalancer()
+    await lb.admin("POST", "/incoming-blocks", { name: "team-a" })
+    browser = await openBrowser({ colorScheme: "light" })
+    await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: lb.url })
+    await signIn(browser.page, lb.url)
+  }, SLOW)
+
+  afterAll(async () => {
+    await browser?.close()
+    await lb?.close()
+  })
+
+  it("creates a client token and shows its secret once, beside Copy; revokes it after Confirm", async () => {
+    const { page } = browser
+    const panel = page.getByRole("dialog", { name: "Client tokens" })
+    await page.getByRole("button", { name: "Client tokens" }).click()
+    await panel.getByRole("button", { name: "New token" }).click()
+    await panel.getByLabel("Token name").fill("e2e-client")
+    await panel.getByLabel("RPM limit").fill("120")
+    await panel.getByLabel("TPM limit").fill("50000")
+    await panel.getByLabel("Bound block").selectOption({ label: "team-a" })
+    await panel.getByRole("button", { name: "Create" }).click()
+    const shown = panel.getByTestId("token-secret")
+    const secret = (await shown.textContent()) ?? ""
+    expect(secret).toMatch(/^sk-/)
+    await panel.getByRole("button", { name: "Copy" }).click()
+    await panel.getByRole("button", { name: "Copied" }).waitFor()
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret)
+
+    const listed = await lb.admin<Array<{ name: string; rpm_limit: number; tpm_limit: number; block_id: string }>>("GET", "/tokens")
+    expect(listed.body.map((t) => [t.name, t.rpm_limit, t.tpm_limit])).toEqual([["e2e-client", 120, 50000]])
+    const models = await fetch(`${lb.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })
+    expect(models.status).toBe(200)
+
+    await panel.getByRole("button", { name: "Done" }).click()
+    await panel.getByRole("button", { name: "Close" }).click()
+    await page.getByRole("button", { name: "Client tokens" }).click()
+    const item = panel.getByRole("listitem").filter({ hasText: "e2e-client" })
+    await item.waitFor()
+    expect(await page.content()).not.toContain(secret)
+
+    await item.getByRole("button", { name: "Revoke" }).click()
+    await page.getByRole("dialog", { name: 'Revoke token "e2e-client"?' }).getByRole("button", { name: "Confirm" }).click()
+    await item.waitFor({ state: "detached" })
+    expect((await lb.admin("GET", "/tokens")).body).toEqual([])
+    await panel.getByRole("button", { name: "Close" }).click()
+  }, SLOW)
+
+  it("the audit log shows the entries newest first", async () => {
+    const { page } = browser
+    await page.getByRole("button", { name: "Audit log" }).click()
+    const entries = page.getByRole("dialog", { name: "Audit log" }).getByRole("list", { name: "Audit entries" }).getByRole("listitem")
+    await entries.nth(2).waitFor()
+    const texts = await entries.allTextContents()
+    const actions = await entries.locator(".ui-badge").allTextContents()
+    expect(actions).toEqual(["token.delete", "token.create", "incoming_block.create"])
+    expect(texts[1]).toContain('token "e2e-client"')
+    expect(texts[1]).toContain("by 127.0.0.1")
+    await page.getByRole("dialog", { name: "Audit log" }).getByRole("button", { name: "Close" }).click()
+  }, SLOW)
+
+  it("reset stats is confirmed in a dialog by Confirm", async () => {
+    const { page } = browser
+    await page.getByRole("button", { name: "Operations" }).click()
+    const panel = page.getByRole("dialog", { name: "Operations" })
+    await panel.getByRole("button", { name: "Reset stats" }).click()
+    await page.getByRole("dialog", { name: "Reset stats?" }).getByRole("button", { name: "Confirm" }).click()
+    await panel.getByRole("status").filter({ hasText: "Statistics reset" }).waitFor()
+    const audit = await lb.admin<Array<{ action: string }>>("GET", "/audit?limit=1")
+    expect(audit.body.map((e) => e.action)).toEqual(["stats.reset"])
+    for (const name of ["Clear cache", "Vacuum database", "Back up database"]) {
+      expect(await panel.getByRole("button", { name }).count()).toBe(1)
+    }
+  }, SLOW)
+
+  it("logged no console error (the CSP allowed everything the panels do)", () => {
+    expect(browser.errors).toEqual([])
+  })
+})
