@@ -20,23 +20,17 @@ const defaultBaseUrl = Config.string("LP_DEFAULT_BASE_URL").pipe(
   })
 )
 
-const logLevels: Record<string, LogLevel.LogLevel> = {
-  DEBUG: LogLevel.Debug,
-  INFO: LogLevel.Info,
-  WARNING: LogLevel.Warning,
-  WARN: LogLevel.Warning,
-  ERROR: LogLevel.Error
-}
+/** The balancer's names (LB_LOG_LEVEL), so one value serves both; any case. */
+const LEVEL_NAMES = ["DEBUG", "INFO", "WARNING", "WARN", "ERROR"] as const
 
-/** The balancer's names (LB_LOG_LEVEL), so one value serves both. */
 const logLevel = Config.string("LP_LOG_LEVEL").pipe(
   Config.withDefault("INFO"),
-  Config.mapOrFail((s) => {
-    const level = logLevels[s.toUpperCase()]
-    return level === undefined
-      ? Either.left(ConfigError.InvalidData(["LP_LOG_LEVEL"], "LP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR"))
-      : Either.right(level)
-  })
+  Config.map((s) => s.toUpperCase()),
+  Config.validate({
+    message: "LP_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR",
+    validation: (s): s is (typeof LEVEL_NAMES)[number] => (LEVEL_NAMES as ReadonlyArray<string>).includes(s)
+  }),
+  Config.map((s) => (s === "DEBUG" ? LogLevel.Debug : s === "INFO" ? LogLevel.Info : s === "ERROR" ? LogLevel.Error : LogLevel.Warning))
 )
 
 export const LpConfigSchema = Config.all({

@@ -12,7 +12,8 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { chromium, type Locator, type Page } from "playwright-core"
+import type { Locator, Page } from "playwright-core"
+import { browserPage, launchChromium } from "./ui-support.js"
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url))
 const MAIN = join(ROOT, "apps/producer/dist/main.js")
@@ -54,35 +55,6 @@ const producerProcess = (env: Record<string, string>) =>
     (p) => Effect.promise(() => p.stop())
   )
 
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync"
-]
-
-/** A fresh Chromium (its own profile) and one page, with the page's console errors collected; closed with the scope. */
-const browserPage = (colorScheme: "dark" | "light") =>
-  Effect.gen(function*() {
-    const browser = yield* Effect.acquireRelease(
-      Effect.promise(() => chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS })),
-      (b) => Effect.promise(() => b.close())
-    )
-    const context = yield* Effect.promise(() => browser.newContext({ colorScheme, acceptDownloads: true, viewport: { width: 1440, height: 1000 } }))
-    const page = yield* Effect.promise(() => context.newPage())
-    page.setDefaultTimeout(15_000)
-    const errors: Array<string> = []
-    page.on("console", (message) => {
-      if (message.type() === "error") errors.push(message.text())
-    })
-    page.on("pageerror", (error) => errors.push(error.message))
-    return { page, errors }
-  })
-
 /** expect.poll with room for a loaded machine (its default is 1 s). */
 const poll = <A>(f: () => A | Promise<A>) => expect.poll(f, { timeout: 15_000 })
 
@@ -120,9 +92,10 @@ describe("the producer page in Chromium", () => {
       const simA = yield* sim({ outputTokens: 64, interTokenMs: 20 })
       const simB = yield* sim({ outputTokens: 64, interTokenMs: 20 })
       const producer = yield* producerProcess({ LP_DEFAULT_BASE_URL: simA.baseUrl })
-      const { page, errors } = yield* browserPage("dark")
+      const { page, errors } = yield* browserPage(yield* launchChromium, { colorScheme: "dark" })
 
       yield* Effect.promise(async () => {
+        await page.setViewportSize({ width: 1440, height: 1000 })
         await page.goto(producer.url)
         const card1 = page.getByRole("region", { name: "Card 1" })
         await poll(() => card1.getByLabel("API base URL", { exact: true }).inputValue()).toBe(simA.baseUrl)
