@@ -150,14 +150,12 @@ describe("ramps", () => {
 
   it("a rate ramp bounded by a request count sends them all, sparse first and dense last", async () => {
     const sim = await useSim({ outputTokens: 1 })
-    const { report } = await run({ base_url: sim.baseUrl, ramp: { from: 10, to: 90 }, interval: true, requests: 100 })
+    const { report, records } = await run({ base_url: sim.baseUrl, ramp: { from: 10, to: 90 }, interval: true, requests: 100 })
     expect(report.completed).toBe(100)
-    const starts = report.start_times
-    const firstGap = starts[1]! - starts[0]!
-    const lastGap = starts[99]! - starts[98]!
-    expect(firstGap).toBeGreaterThan(3 * lastGap)
-    // 100 arrivals of a 10 -> 90 req/s ramp take 2 * 100 / (10 + 90) = 2 s
-    expect(starts[99]! - starts[0]!).toBeGreaterThan(1.8)
-    expect(starts[99]! - starts[0]!).toBeLessThan(2.2)
+    // the schedule: arrival k at Lambda(t) = 10 t + 20 t^2 = k, over 2 * 100 / (10 + 90) = 2 s
+    const intended = records.map((r) => r.intended_time).sort((a, b) => a - b)
+    const at = (k: number) => (-10 + Math.sqrt(100 + 80 * k)) / 40
+    for (const k of [1, 50, 98, 99]) expect(intended[k]! - intended[0]!).toBeCloseTo(at(k), 4)
+    expect(intended[1]! - intended[0]!).toBeGreaterThan(5 * (intended[99]! - intended[98]!))
   }, 30_000)
 })
