@@ -84,9 +84,9 @@ export class TokenLimit {
     return Math.max(0, this.limit - this.used(now))
   }
 
-  /** What a request of this estimate holds while it runs. */
+  /** What a request of this estimate holds while it runs: at least a token, so a full minute refuses every request. */
   holding(estimate: number): number {
-    return Math.min(estimate, this.limit)
+    return Math.min(Math.max(1, estimate), this.limit)
   }
 
   /** Whether a request of this estimate may start now. */

@@ -55,7 +55,7 @@ const requests = fc.array(
   fc.record({
     at: fc.integer({ min: 0, max: 180_000 }),
     duration: fc.integer({ min: 1, max: 20_000 }),
-    estimate: fc.integer({ min: 1, max: 300 }),
+    estimate: fc.integer({ min: 0, max: 300 }),
     actual: fc.integer({ min: 0, max: 400 })
   }),
   { maxLength: 80 }
@@ -80,7 +80,7 @@ const simulate = (
     const request = all[event.i]!
     if (event.start) {
       if (limit.allows(event.at, request.estimate)) held.set(event.i, limit.reserve(request.estimate))
-      else expect(limit.used(event.at) + Math.min(request.estimate, limit.limit)).toBeGreaterThan(limit.limit)
+      else expect(limit.used(event.at) + limit.holding(request.estimate)).toBeGreaterThan(limit.limit)
     } else if (held.has(event.i)) {
       const amount = held.get(event.i)!
       limit.settle(event.at, amount, request.actual)
@@ -140,7 +140,7 @@ describe("tokens per minute with reservations", () => {
     ([max, estimate, actual]) => {
       const limit = new TokenLimit(max)
       const held = limit.reserve(estimate)
-      expect(limit.used(0)).toBe(Math.min(estimate, max))
+      expect(limit.used(0)).toBe(Math.min(Math.max(1, estimate), max))
       limit.settle(100, held, actual)
       expect(limit.used(200)).toBe(actual)
       expect(limit.used(60_000)).toBe(0)
@@ -160,6 +160,12 @@ describe("tokens per minute with reservations", () => {
       expect(limit.resetMs(now)).toBe(limit.waitMs(now, 1))
     }
   )
+
+  it("holds at least a token, so a full minute refuses even a request estimated at nothing", () => {
+    const limit = new TokenLimit(10)
+    limit.settle(0, limit.reserve(10), 10)
+    expect([limit.holding(0), limit.allows(500, 0), limit.waitMs(500, 0)]).toEqual([1, false, 59_500])
+  })
 
   it("while requests in flight hold the whole limit, asks a refused one to wait at least a second", () => {
     const limit = new TokenLimit(500)
