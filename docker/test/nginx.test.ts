@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { createServer, type IncomingHttpHeaders, request } from "node:http"
-import type { AddressInfo } from "node:net"
+import { readFileSync } from "node:fs"
+import { type IncomingHttpHeaders, request } from "node:http"
+import { join } from "node:path"
 import { gunzipSync } from "node:zlib"
 import { type Directive, find, nginxTest, parseNginx, startNginx } from "./support/Nginx.js"
 import { deploy, type Deployment, envIn, freePort, startAsNode, waitFor200 } from "./support/Rehearsal.js"
@@ -93,24 +94,7 @@ const exchange = (
 
 const SECURITY_HEADERS = { "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" }
 const ADMIN_TOKEN = "nginx-test-admin-token-0123456789"
-
-/** Stands in for the producer: answers its page and accepts the WebSocket upgrade of /api/live. */
-const producerStandIn = Effect.acquireRelease(
-  Effect.promise(() =>
-    new Promise<{ port: number; upgrades: Array<IncomingHttpHeaders>; close: () => void }>((resolve) => {
-      const upgrades: Array<IncomingHttpHeaders> = []
-      const standIn = createServer((_, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>producer</title>"))
-      standIn.on("upgrade", (req, socket) => {
-        upgrades.push(req.headers)
-        socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-      })
-      standIn.listen(0, "127.0.0.1", () =>
-        resolve({ port: (standIn.address() as AddressInfo).port, upgrades, close: () => standIn.close() })
-      )
-    })
-  ),
-  ({ close }) => Effect.sync(close)
-)
+const PRODUCER_TOKEN = "nginx-test-producer-token-0123456789"
 
 const startDeployed = (d: Deployment, args: ReadonlyArray<string>, env: Record<string, string>, healthUrl: string) =>
   Effect.gen(function*() {
@@ -119,8 +103,8 @@ const startDeployed = (d: Deployment, args: ReadonlyArray<string>, env: Record<s
     return started
   })
 
-describe("nginx in front of the balancer, running", () => {
-  it.scopedLive("proxies with gzip, single security headers, unbuffered streams, the client's address, 413 and WebSocket upgrades", () =>
+describe("nginx in front of the balancer and the producer, running", () => {
+  it.scopedLive("proxies both apps with gzip, single security headers, unbuffered streams, the client's address, 413 and WebSocket upgrades", () =>
     Effect.gen(function*() {
       const simPort = yield* freePort()
       const sim = deploy("docker/balancer.Dockerfile", "upstream-sim")
@@ -140,9 +124,17 @@ describe("nginx in front of the balancer, running", () => {
         envIn(lb, { LB_HOST: "127.0.0.1", LB_PORT: String(lbPort), LB_ADMIN_TOKEN: ADMIN_TOKEN, LB_TRUSTED_PROXIES: "127.0.0.1" }),
         `${lbUrl}/health`
       )
-      const producer = yield* producerStandIn
+      // The real producer behind nginx too, as in compose (its token set, new cards aimed at the balancer).
+      const producerPort = yield* freePort()
+      const producer = deploy("docker/producer.Dockerfile", "producer")
+      yield* startDeployed(
+        producer,
+        ["main.js"],
+        envIn(producer, { LP_HOST: "127.0.0.1", LP_PORT: String(producerPort), LP_TOKEN: PRODUCER_TOKEN, LP_DEFAULT_BASE_URL: `${lbUrl}/v1` }),
+        `http://127.0.0.1:${producerPort}/`
+      )
       const port = yield* freePort()
-      const nginx = yield* startNginx(port, `127.0.0.1:${lbPort}`, `127.0.0.1:${producer.port}`)
+      const nginx = yield* startNginx(port, `127.0.0.1:${lbPort}`, `127.0.0.1:${producerPort}`)
       const url = `http://127.0.0.1:${port}`
       yield* Effect.promise(async () => {
         for (let i = 0; i < 300; i++) {
@@ -204,22 +196,29 @@ describe("nginx in front of the balancer, running", () => {
       })
       expect(tooLarge.status).toBe(413)
 
-      // The producer's live feed is upgraded end to end.
-      const upgraded = yield* Effect.promise(() =>
-        new Promise<number>((resolve, reject) => {
-          const req = request(`${url}/api/live`, {
-            headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" }
+      // The producer's page, and its live feed upgraded end to end (with its token; refused without).
+      const page = yield* exchange(`${url}/`)
+      expect(page.status).toBe(200)
+      expect(String(page.body)).toBe(readFileSync(join(producer.app, "web/index.html"), "utf8"))
+      const upgrade = (headers: Record<string, string>) =>
+        Effect.promise(() =>
+          new Promise<number>((resolve, reject) => {
+            const req = request(`${url}/api/live`, {
+              headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", ...headers }
+            })
+            req.on("upgrade", (res, socket) => {
+              socket.destroy()
+              resolve(res.statusCode!)
+            })
+            req.on("response", (res) => {
+              res.resume()
+              resolve(res.statusCode!)
+            })
+            req.on("error", reject)
+            req.end()
           })
-          req.on("upgrade", (res, socket) => {
-            socket.destroy()
-            resolve(res.statusCode!)
-          })
-          req.on("response", (res) => resolve(res.statusCode!))
-          req.on("error", reject)
-          req.end()
-        })
-      )
-      expect(upgraded).toBe(101)
-      expect(producer.upgrades[0]).toMatchObject({ upgrade: "websocket", connection: "upgrade" })
+        )
+      expect(yield* upgrade({ authorization: `Bearer ${PRODUCER_TOKEN}` })).toBe(101)
+      expect(yield* upgrade({})).toBe(401)
     }))
 })
