@@ -380,7 +380,7 @@ layer(fuzzLayer)("hostile admin payloads", (it) => {
         const odd = body.members.some(([key]) => PROTOTYPE_KEYS.includes(key) || key === "x_unknown")
         if (odd) expect(answer.status).toBe(400)
       }),
-    { timeout: 180_000, fastCheck: { numRuns: 150 } }
+    { timeout: 180_000, fastCheck: { numRuns: 100 } }
   )
 
   it.effect.prop(
@@ -475,7 +475,7 @@ layer(v1Layer)("hostile /v1 bodies", (it) => {
         const refusal = refusalOf(body) ?? (longModel ? "model must be at most 256 characters" : undefined)
         yield* expectV1Answer(yield* TestBalancer, route.path, body.text, refusal)
       }),
-    { timeout: 180_000, fastCheck: { numRuns: 150 } }
+    { timeout: 180_000, fastCheck: { numRuns: 100 } }
   )
 
   it.effect.prop(
