@@ -27,6 +27,9 @@ export interface ChunkHooks {
   readonly onOutput: (ttftMs: number | null, gapMs: number | null, tokens: number) => void
 }
 
+/** An error answer's body is kept up to this many characters (its message is what the record needs). */
+const ERROR_BODY_MAX = 4096
+
 /** Epoch seconds of a `performance.now()` reading. */
 export const epochSeconds = (now: number): number => (performance.timeOrigin + now) / 1000
 
@@ -105,8 +108,10 @@ export class InFlight {
         if (statusCode !== 200) self.parser = null
       },
       onResponseData(_controller, chunk) {
-        if (self.parser !== null) self.onEvents(self.parser.push(chunk), performance.now())
-        else self.body += chunk.toString("utf8")
+        // the arrival time first, before any parsing
+        const now = performance.now()
+        if (self.parser !== null) self.onEvents(self.parser.push(chunk), now)
+        else if (self.status === 200 || self.body.length < ERROR_BODY_MAX) self.body += chunk.toString("utf8")
       },
       onResponseEnd() {
         self.onEnd(performance.now())

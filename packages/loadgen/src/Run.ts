@@ -98,7 +98,11 @@ const localDriver = (settings: RunSettings, model: string, target: Target, pool:
   }
 }
 
-export const runLoad = (settings: RunSettings, options: RunOptions = {}): Effect.Effect<RunResult> => {
+/** One run; its state (records, events, counters) is made afresh each time the effect runs. */
+export const runLoad = (settings: RunSettings, options: RunOptions = {}): Effect.Effect<RunResult> =>
+  Effect.suspend(() => makeRun(settings, options))
+
+const makeRun = (settings: RunSettings, options: RunOptions): Effect.Effect<RunResult> => {
   const events: Array<RunEvent> = []
   const emit = (level: RunEvent["level"], message: string) => {
     const event = runEvent(level, message)
