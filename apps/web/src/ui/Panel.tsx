@@ -13,6 +13,8 @@ export interface PanelProps {
   readonly title: string
   readonly onClose: () => void
   readonly class?: string | undefined
+  /** Pixels from the top of the window (e.g. below the toolbar holding the buttons that open it); default 0. */
+  readonly top?: number | undefined
 }
 
 const PanelBody: ParentComponent<Omit<PanelProps, "open">> = (props) => {
@@ -27,6 +29,8 @@ const PanelBody: ParentComponent<Omit<PanelProps, "open">> = (props) => {
     <aside
       ref={box}
       class={`ui-panel ${props.class ?? ""}`}
+      // Set through the DOM's style property, which the CSP allows (an inline style attribute it would not).
+      style={{ top: `${props.top ?? 0}px` }}
       role="dialog"
       aria-modal="false"
       aria-labelledby={titleId}
@@ -53,7 +57,7 @@ export const Panel: ParentComponent<PanelProps> = (props) => (
   <Show when={props.open}>
     {/* In <body>: a transformed or clipped ancestor (a toolbar) must not move or cut the drawer. */}
     <Portal>
-      <PanelBody title={props.title} onClose={props.onClose} class={props.class}>{props.children}</PanelBody>
+      <PanelBody title={props.title} onClose={props.onClose} class={props.class} top={props.top}>{props.children}</PanelBody>
     </Portal>
   </Show>
 )

@@ -2,7 +2,7 @@
  * The toolbar piece the editor places: the buttons `Client tokens`, `Audit log` and `Operations`,
  * each opening its side panel (one at a time; the button shows it is open with aria-expanded).
  */
-import { type Component, For } from "solid-js"
+import { type Component, createSignal, For, onCleanup } from "solid-js"
 import type { AdminSession } from "../../api/index.js"
 import { Button, Panel, toast } from "../../ui/index.js"
 import { AuditPanel } from "./AuditPanel.js"
@@ -26,27 +26,45 @@ export interface PanelButtonsProps {
 export const PanelButtons: Component<PanelButtonsProps> = (props) => {
   const notify: Notify = (message, kind) => (props.notify ?? toast)(message, kind)
   const [state, actions] = props.store ?? createPanelsStore(panelsApis(props.session), notify)
+
+  // The drawers open below the bar that holds these buttons, so the buttons stay reachable to switch panels.
+  let anchor: HTMLButtonElement | undefined
+  const [top, setTop] = createSignal(0)
+  const measure = () => {
+    const bar = anchor?.closest("[role=toolbar], header, nav") ?? anchor?.parentElement
+    setTop(bar === null || bar === undefined ? 0 : Math.max(0, Math.round(bar.getBoundingClientRect().bottom)))
+  }
+  globalThis.addEventListener?.("resize", measure)
+  onCleanup(() => globalThis.removeEventListener?.("resize", measure))
+  const toggle = (panel: PanelId) => {
+    measure()
+    actions.toggle(panel)
+  }
+
   return (
     <>
       <For each={ORDER}>
-        {(panel) => (
+        {(panel, index) => (
           <Button
+            ref={(el: HTMLButtonElement) => {
+              if (index() === 0) anchor = el
+            }}
             variant="ghost"
             aria-expanded={state.open === panel}
             aria-haspopup="dialog"
-            onClick={() => actions.toggle(panel)}
+            onClick={() => toggle(panel)}
           >
             {TITLES[panel]}
           </Button>
         )}
       </For>
-      <Panel open={state.open === "tokens"} title={TITLES.tokens} onClose={actions.close}>
+      <Panel open={state.open === "tokens"} title={TITLES.tokens} onClose={actions.close} top={top()}>
         <TokensPanel state={state.tokens} actions={actions.tokens} notify={notify} />
       </Panel>
-      <Panel open={state.open === "audit"} title={TITLES.audit} onClose={actions.close}>
+      <Panel open={state.open === "audit"} title={TITLES.audit} onClose={actions.close} top={top()}>
         <AuditPanel state={state.audit} actions={actions.audit} />
       </Panel>
-      <Panel open={state.open === "operations"} title={TITLES.operations} onClose={actions.close}>
+      <Panel open={state.open === "operations"} title={TITLES.operations} onClose={actions.close} top={top()}>
         <OperationsPanel state={state.operations} actions={actions.operations} />
       </Panel>
     </>
