@@ -17,11 +17,14 @@
  *    flight. Per endpoint: the requests it served and its peak in-flight count, seen two ways: the simulator's
  *    `maxRunning` and the balancer's `inflight` in its state, polled every 10 ms during the run. Target: a
  *    peak never above the endpoint's max_concurrent.
+ * 3. Decision time per mode at 50 endpoints (scripts/lib/decision-time.ts: the RoutingEngine in this process,
+ *    acquire + release). Target: under 5 us each, mode load included.
  */
 import type { Children } from "./lib/children.js"
 import type { RequestsJob, RequestsResult } from "./lib/load.js"
 import { fixed, grouped, out, row, signed, title, verdict } from "./lib/report.js"
 import { runLoad } from "./lib/run-load.js"
+import { ENDPOINTS, measureDecisions } from "./lib/decision-time.js"
 import { runInSession } from "./lib/session.js"
 import {
   type BenchBalancer,
@@ -276,4 +279,17 @@ runInSession("bench-routing", async ({ children, tempDir }) => {
   await benchPercentage(bench)
   out()
   await benchPriority(bench)
+  out()
+  await benchDecisions(tempDir)
 })
+
+const TARGET_DECISION_US = 5
+
+async function benchDecisions(tempDir: string) {
+  out(`3. decision time at ${ENDPOINTS} endpoints (acquire + release on the RoutingEngine, in this process)`)
+  const times = await measureDecisions(tempDir)
+  for (const mode of ["percentage", "priority", "load"] as const) {
+    out(row([mode, `${fixed(times[mode], 2)} us`, verdict(times[mode] < TARGET_DECISION_US)], [14, 12, 0]))
+  }
+  out(row(["hash chain", `${fixed(times.hashChain, 1)} us`, "per 16,000-character prompt, once per request in mode load"], [14, 12, 0]))
+}

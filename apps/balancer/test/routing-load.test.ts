@@ -111,7 +111,7 @@ describe("routing mode load", () => {
       const metrics = yield* metricsServer(() => ({
         status: 200,
         text: "vllm:num_requests_waiting{model_name=\"m1\"} 9\nvllm:num_requests_running{model_name=\"m1\"} 4\nvllm:kv_cache_usage_perc{model_name=\"m1\"} 0.5\n"
-      }), 60_000)
+      }))
       const lb = yield* startBalancer(LOAD_ENV)
       yield* lb.admin("PATCH", "/routing", { mode: "load" })
       const saturated = yield* connectEndpoint(lb, sims[0]!.baseUrl, { metrics_url: metrics.url })

@@ -13,6 +13,12 @@ export class EndpointLoad {
   inflightPromptTokens = 0
   inflightDecodeTokens = 0
   readonly prefix = new Prefix.PrefixSet()
+  /** Exponentially weighted sums of the (tokens, TTFT ms) samples, for the least-squares line. */
+  sw = 0
+  sx = 0
+  sy = 0
+  sxx = 0
+  sxy = 0
   constructor(public prefillPerMs: number) {}
 }
 
@@ -27,13 +33,10 @@ export interface RequestWork {
   readonly session: string | undefined
 }
 
-/** Weight of a new prefill-rate sample in the running estimate. */
-const RATE_WEIGHT = 0.2
-/**
- * Samples with fewer tokens to prefill than this are not learned from: their TTFT is mostly fixed
- * overhead (network, scheduling), not prefill, and would drag the rate down.
- */
-const MIN_SAMPLE_TOKENS = 512
+/** Each sample's weight decays by this factor per later sample: about the last 50 samples count. */
+const DECAY = 0.98
+/** The seeded rate is kept until this much (decayed) weight of samples has been seen. */
+const MIN_WEIGHT = 8
 /** Sessions remembered at most; the oldest are forgotten first. */
 const MAX_SESSIONS = 100_000
 
@@ -65,11 +68,24 @@ export class EndpointLoads extends Effect.Service<EndpointLoads>()("EndpointLoad
       },
       /**
        * Learns from one first token: `tokens` had to be prefilled before it (what was in flight at
-       * dispatch plus its own uncached part) and it came after `ttftMs`.
+       * dispatch plus its own uncached part) and it came after `ttftMs`. The rate is the slope of an
+       * exponentially weighted least-squares line ttft = overhead + tokens / rate: a plain ratio would
+       * count the fixed part of every TTFT (network, scheduling) as prefill time, which makes fast
+       * endpoints, whose prefills are short, look slower than they are.
        */
       learn: (load: EndpointLoad, tokens: number, ttftMs: number) => {
-        if (tokens < MIN_SAMPLE_TOKENS || !(ttftMs > 0)) return
-        load.prefillPerMs += (tokens / ttftMs - load.prefillPerMs) * RATE_WEIGHT
+        if (!(ttftMs > 0) || !(tokens >= 0)) return
+        load.sw = load.sw * DECAY + 1
+        load.sx = load.sx * DECAY + tokens
+        load.sy = load.sy * DECAY + ttftMs
+        load.sxx = load.sxx * DECAY + tokens * tokens
+        load.sxy = load.sxy * DECAY + tokens * ttftMs
+        if (load.sw < MIN_WEIGHT) return
+        const spread = load.sw * load.sxx - load.sx * load.sx
+        // Samples of (nearly) one size say nothing of the slope.
+        if (!(spread > 0.01 * load.sw * load.sxx)) return
+        const msPerToken = (load.sw * load.sxy - load.sx * load.sy) / spread
+        if (msPerToken > 0) load.prefillPerMs = 1 / msPerToken
       },
       /** Forgets endpoints that no longer exist, and sessions pointing at them. */
       retain: (endpointIds: ReadonlySet<string>) => {

@@ -1,4 +1,7 @@
-/** An endpoint on the canvas: its input port, name, host, routing figures, live tok/s and req/s, cooldown, models. */
+/**
+ * An endpoint on the canvas: its input port, name, host, routing figures, its engine's queue, running
+ * requests and KV cache use (when fresh), live tok/s and req/s, cooldown, models.
+ */
 import { type Component, createMemo, For, Show } from "solid-js"
 import { Port } from "../canvas/Port.js"
 import { useEditor } from "../store/context.js"
@@ -57,6 +60,14 @@ export const EndpointNodeView: Component<{ readonly endpoint: EndpointNode }> = 
           <div class="lb-share__achieved" style={{ width: percent(Math.min(1, routing().achieved)) }} />
           <div class="lb-share__target" style={{ left: percent(Math.min(1, routing().target)) }} />
         </div>
+      </Show>
+      <Show when={props.endpoint.engine}>
+        {(engine) => (
+          <div class="lb-node__row lb-node__muted" aria-label={`Engine of ${props.endpoint.name}`}>
+            <span>{`queue ${engine().queue ?? "?"} · running ${engine().running ?? "?"}`}</span>
+            <span>{engine().kv_cache_usage === null ? "KV ?" : `KV ${percent(engine().kv_cache_usage!)}`}</span>
+          </div>
+        )}
       </Show>
       <div class="lb-node__live">
         <span class="lb-node__figure">{`${rate(props.endpoint.stats.tokens_per_second)} tok/s`}</span>
