@@ -15,6 +15,8 @@ describe("editor panels in Chromium against the built balancer", () => {
     lb = await startBalancer()
     await lb.admin("POST", "/incoming-blocks", { name: "team-a" })
     browser = await openBrowser({ colorScheme: "light" })
+    // Generous waits on conditions: the first load of the page can be slow on a loaded 2-core machine.
+    browser.page.setDefaultTimeout(60_000)
     await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: lb.url })
     await signIn(browser.page, lb.url)
   }, SLOW)
@@ -24,7 +26,7 @@ describe("editor panels in Chromium against the built balancer", () => {
     await lb?.close()
   })
 
-  it("creates a client token and shows its secret once, beside Copy; revokes it after Confirm", async () => {
+  it("creates a client token and shows its secret once, beside Copy; edits its limits and binding; revokes it after Confirm", async () => {
     const { page } = browser
     const panel = page.getByRole("dialog", { name: "Client tokens" })
     await page.getByRole("button", { name: "Client tokens" }).click()
@@ -53,6 +55,19 @@ describe("editor panels in Chromium against the built balancer", () => {
     await item.waitFor()
     expect(await page.content()).not.toContain(secret)
 
+    // Edit the limits and the binding: the form opens with the token's values.
+    await item.getByRole("button", { name: "Edit" }).click()
+    const form = panel.getByRole("form", { name: "Edit token" })
+    expect(await form.getByLabel("RPM limit").inputValue()).toBe("120")
+    await form.getByLabel("RPM limit").fill("")
+    await form.getByLabel("TPM limit").fill("7000")
+    await form.getByLabel("Bound block").selectOption({ label: "None (by path, else default)" })
+    await form.getByRole("button", { name: "Save" }).click()
+    await form.waitFor({ state: "detached" })
+    const edited = await lb.admin<Array<{ rpm_limit: number | null; tpm_limit: number | null; block_id: string | null }>>("GET", "/tokens")
+    expect(edited.body.map((t) => [t.rpm_limit, t.tpm_limit, t.block_id])).toEqual([[null, 7000, null]])
+    expect(await item.textContent()).toContain("no rpm limit")
+
     await item.getByRole("button", { name: "Revoke" }).click()
     await page.getByRole("dialog", { name: 'Revoke token "e2e-client"?' }).getByRole("button", { name: "Confirm" }).click()
     await item.waitFor({ state: "detached" })
@@ -65,12 +80,13 @@ describe("editor panels in Chromium against the built balancer", () => {
     await page.getByRole("button", { name: "Audit log" }).click({ timeout: 5000 })
     await page.getByRole("dialog", { name: "Client tokens" }).waitFor({ state: "detached" })
     const entries = page.getByRole("dialog", { name: "Audit log" }).getByRole("list", { name: "Audit entries" }).getByRole("listitem")
-    await entries.nth(2).waitFor()
+    await entries.nth(3).waitFor()
     const texts = await entries.allTextContents()
     const actions = await entries.locator(".ui-badge").allTextContents()
-    expect(actions).toEqual(["token.delete", "token.create", "incoming_block.create"])
-    expect(texts[1]).toContain('token "e2e-client"')
-    expect(texts[1]).toContain("by 127.0.0.1")
+    expect(actions).toEqual(["token.delete", "token.update", "token.create", "incoming_block.create"])
+    expect(texts[1]).toContain("rpm_limit120 → null")
+    expect(texts[2]).toContain('token "e2e-client"')
+    expect(texts[2]).toContain("by 127.0.0.1")
   }, SLOW)
 
   it("reset stats is confirmed in a dialog by Confirm", async () => {
