@@ -102,7 +102,8 @@ export const browserPage = (browser: Browser, options: { readonly colorScheme?: 
       (c) => Effect.promise(() => c.close())
     )
     const page = yield* Effect.promise(() => context.newPage())
-    page.setDefaultTimeout(15_000)
+    // Waits are on conditions; generous, since Chromium on a loaded 2-core machine can be slow.
+    page.setDefaultTimeout(45_000)
     const errors: Array<string> = []
     page.on("console", (message: ConsoleMessage) => {
       if (message.type() === "error") errors.push(message.text())
