@@ -1,7 +1,7 @@
 // The production deployment of one image, copied out of a built checkout into a directory of its own:
 //   node docker/deploy.mjs balancer|producer|upstream-sim <out-dir>
 // The Dockerfiles' build stages run it, and the rehearsal tests (docker/test) run the very same script, then
-// start the result with plain node and nothing else beside it. An app gets its bundle (dist/main.js), the
+// start the result with plain node and nothing else beside it. An app gets its bundle (dist/*.js), the
 // packages the bundle leaves external (native addons: better-sqlite3, @node-rs/xxhash) with the few packages
 // they load at run time, its page from apps/web/dist and the online backup script (docker/sqlite-backup.mjs).
 // The upstream simulator is bundled here (it has no build of its own) with the demo's wiring script.
@@ -98,11 +98,14 @@ const deployApp = (name, { app, web }, out) => {
   if (!existsSync(bundle)) fail(`${relative(root, bundle)} is missing: run \`corepack pnpm build\` first`)
   const webDir = join(root, web)
   if (!existsSync(join(webDir, "index.html"))) fail(`${web}/index.html is missing: run \`corepack pnpm build\` first`)
-  cpSync(bundle, join(out, "main.js"))
+  // main.js and any script it starts beside itself (the producer's load-engine worker), without source maps.
+  const scripts = readdirSync(dirname(bundle)).filter((file) => /\.(m|c)?js$/.test(file))
+  for (const script of scripts) cpSync(join(dirname(bundle), script), join(out, script))
   cpSync(join(root, "docker", "sqlite-backup.mjs"), join(out, "sqlite-backup.mjs"))
   cpSync(webDir, join(out, "web"), { recursive: true })
   const seen = new Set()
-  for (const external of externalsOf(bundle)) copyPackage(external, join(root, app), join(out, "node_modules"), seen)
+  const externals = new Set(scripts.flatMap((script) => externalsOf(join(out, script))))
+  for (const external of externals) copyPackage(external, join(root, app), join(out, "node_modules"), seen)
   writeManifest(out, `@llmlb/${name}-image`)
 }
 

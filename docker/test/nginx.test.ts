@@ -107,7 +107,7 @@ describe("nginx in front of the balancer and the producer, running", () => {
   it.scopedLive("proxies both apps with gzip, single security headers, unbuffered streams, the client's address, 413 and WebSocket upgrades", () =>
     Effect.gen(function*() {
       const simPort = yield* freePort()
-      const sim = deploy("docker/balancer.Dockerfile", "upstream-sim")
+      const sim = yield* deploy("docker/balancer.Dockerfile", "upstream-sim")
       yield* startDeployed(
         sim,
         ["main.js", "--host", "127.0.0.1", "--port", String(simPort), "--model", "m1", "--itl-ms", "150", "--output-tokens", "6"],
@@ -115,7 +115,7 @@ describe("nginx in front of the balancer and the producer, running", () => {
         `http://127.0.0.1:${simPort}/health`
       )
       const lbPort = yield* freePort()
-      const lb = deploy("docker/balancer.Dockerfile", "balancer")
+      const lb = yield* deploy("docker/balancer.Dockerfile", "balancer")
       const lbUrl = `http://127.0.0.1:${lbPort}`
       // nginx reaches the balancer from 127.0.0.1 here, as from NGINX_ADDRESS in compose.
       yield* startDeployed(
@@ -126,7 +126,7 @@ describe("nginx in front of the balancer and the producer, running", () => {
       )
       // The real producer behind nginx too, as in compose (its token set, new cards aimed at the balancer).
       const producerPort = yield* freePort()
-      const producer = deploy("docker/producer.Dockerfile", "producer")
+      const producer = yield* deploy("docker/producer.Dockerfile", "producer")
       yield* startDeployed(
         producer,
         ["main.js"],

@@ -43,9 +43,11 @@ const bareImportsOf = (bundle: string) =>
     .filter((s) => !s.startsWith("node:") && !builtinModules.includes(s.split("/")[0]!))
     .map((s) => s.split("/").slice(0, s.startsWith("@") ? 2 : 1).join("/"))
 
-const onlyDeployment = (d: Deployment, web: string) => {
-  expect(readdirSync(d.app).sort()).toEqual(["main.js", "node_modules", "package.json", "sqlite-backup.mjs", "web"])
-  expect(existsSync(join(d.app, "web/index.html")), web).toBe(true)
+const onlyDeployment = (d: Deployment, app: App) => {
+  const scripts = readdirSync(join(ROOT, app.dist)).filter((file) => file.endsWith(".js"))
+  expect(scripts).toContain("main.js")
+  expect(readdirSync(d.app).sort()).toEqual([...scripts, "node_modules", "package.json", "sqlite-backup.mjs", "web"].sort())
+  expect(existsSync(join(d.app, "web/index.html")), app.web).toBe(true)
   // node_modules holds the bundle's external packages and what they load, nothing more.
   const modules = join(d.app, "node_modules")
   const present = packagesIn(modules)
@@ -74,6 +76,8 @@ interface App {
   readonly name: string
   readonly file: string
   readonly web: string
+  /** Where its build writes the bundle and the scripts beside it. */
+  readonly dist: string
   readonly db: string
   /** The env a test adds: loopback, a free port, the secret compose requires. */
   readonly env: (port: number) => Record<string, string>
@@ -86,6 +90,7 @@ const apps: ReadonlyArray<App> = [
     name: "balancer",
     file: "docker/balancer.Dockerfile",
     web: "apps/web/dist/editor",
+    dist: "apps/balancer/dist",
     db: "load_balancer.db",
     env: (port) => ({ LB_HOST: "127.0.0.1", LB_PORT: String(port), LB_ADMIN_TOKEN: ADMIN_TOKEN }),
     page: "/admin/"
@@ -94,6 +99,7 @@ const apps: ReadonlyArray<App> = [
     name: "producer",
     file: "docker/producer.Dockerfile",
     web: "apps/web/dist/producer",
+    dist: "apps/producer/dist",
     db: "load_producer.db",
     env: (port) => ({ LP_HOST: "127.0.0.1", LP_PORT: String(port), LP_TOKEN: PRODUCER_TOKEN }),
     page: "/"
@@ -104,8 +110,8 @@ for (const app of apps) {
   describe(`the ${app.name}'s runtime stage, rehearsed`, () => {
     it.scopedLive("starts as uid 1000 from its deployment alone, passes its healthcheck, serves its page, exits 0 on SIGTERM", () =>
       Effect.gen(function*() {
-        const d = deploy(app.file, app.name)
-        onlyDeployment(d, app.web)
+        const d = yield* deploy(app.file, app.name)
+        onlyDeployment(d, app)
         const port = yield* freePort()
         const env = envIn(d, app.env(port))
         const started = yield* startAsNode(d.app, cmdArgs(d), env)
@@ -142,7 +148,7 @@ describe("the demo profile, rehearsed", () => {
   it.scopedLive("the simulators' image and demo-setup wire three upstreams to the balancer, idempotently", () =>
     Effect.gen(function*() {
       const { services } = compose()
-      const sims = deploy("docker/balancer.Dockerfile", "upstream-sim")
+      const sims = yield* deploy("docker/balancer.Dockerfile", "upstream-sim")
       expect(readdirSync(sims.app).sort()).toEqual(["demo-setup.mjs", "main.js", "package.json"])
       const entrypoint: Array<string> = JSON.parse(sims.stage.getENTRYPOINTs()[0]!.getArgumentsContent()!)
       expect(entrypoint).toEqual(["node", "main.js"])
@@ -158,7 +164,7 @@ describe("the demo profile, rehearsed", () => {
         simPorts.set(name, port)
       }
 
-      const lbDeployment = deploy("docker/balancer.Dockerfile", "balancer")
+      const lbDeployment = yield* deploy("docker/balancer.Dockerfile", "balancer")
       const lbPort = yield* freePort()
       const lbEnv = envIn(lbDeployment, { LB_HOST: "127.0.0.1", LB_PORT: String(lbPort), LB_ADMIN_TOKEN: ADMIN_TOKEN })
       const lb = yield* startAsNode(lbDeployment.app, cmdArgs(lbDeployment), lbEnv)

@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { read } from "./Repo.js"
@@ -83,20 +83,27 @@ const tempConfig = (listen: number, balancer: string, producer: string) => {
 
 /** `nginx -t` on the rewritten config. */
 export const nginxTest = () => {
-  const { args } = tempConfig(8080, "127.0.0.1:8090", "127.0.0.1:8088")
-  return spawnSync("nginx", ["-t", ...args], { encoding: "utf8" })
+  const { dir, args } = tempConfig(8080, "127.0.0.1:8090", "127.0.0.1:8088")
+  try {
+    return spawnSync("nginx", ["-t", ...args], { encoding: "utf8" })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 /** nginx in the foreground with the rewritten config; stopped when the scope closes. */
 export const startNginx = (listen: number, balancer: string, producer: string) =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const { args } = tempConfig(listen, balancer, producer)
+      const { dir, args } = tempConfig(listen, balancer, producer)
       const child: ChildProcess = spawn("nginx", [...args, "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] })
       let errors = ""
       child.stderr!.on("data", (d) => (errors += d))
       const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()))
-      return { child, errors: () => errors, exited }
+      return { dir, child, errors: () => errors, exited }
     }),
-    ({ child, exited }) => Effect.promise(() => (child.exitCode === null ? (child.kill("SIGTERM"), exited) : exited))
+    ({ dir, child, exited }) =>
+      Effect.promise(() => (child.exitCode === null ? (child.kill("SIGTERM"), exited) : exited)).pipe(
+        Effect.andThen(() => rmSync(dir, { recursive: true, force: true }))
+      )
   )

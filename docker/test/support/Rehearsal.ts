@@ -6,7 +6,7 @@
 import type { ImageTemplate } from "dockerfile-ast"
 import { Effect } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { chmodSync, chownSync, mkdirSync, mkdtempSync } from "node:fs"
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -46,22 +46,31 @@ export interface Deployment {
   readonly env: Readonly<Record<string, string>>
 }
 
-/** Runs the build stage's deploy command for `target` into a fresh temp directory. */
-export const deploy = (file: string, target: string): Deployment => {
-  const { stages } = dockerfile(file)
-  const build = instructions(stages.get("build")!, "RUN").join("\n")
-  const command = new RegExp(`node (docker/deploy\\.mjs) ${target} (\\S+)`).exec(build)
-  if (command === null) throw new Error(`${file}: no deploy command for ${target}`)
-  const base = mkdtempSync(join(tmpdir(), `llmlb-${target}-`))
-  const app = join(base, "app")
-  execFileSync(process.execPath, [command[1]!, target, app], { cwd: ROOT, stdio: "pipe" })
-  const data = join(base, "data")
-  mkdirSync(data)
-  chmodSync(base, 0o755)
-  if (process.getuid?.() === 0) chownSync(data, NODE_UID, NODE_UID)
-  const stage = stages.get(target)!
-  return { app, data, stage, env: stageEnv(stage) }
-}
+/** Runs the build stage's deploy command for `target` into a fresh temp directory, removed when the scope closes. */
+export const deploy = (file: string, target: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const { stages } = dockerfile(file)
+      const build = instructions(stages.get("build")!, "RUN").join("\n")
+      const command = new RegExp(`node (docker/deploy\\.mjs) ${target} (\\S+)`).exec(build)
+      if (command === null) throw new Error(`${file}: no deploy command for ${target}`)
+      const base = mkdtempSync(join(tmpdir(), `llmlb-${target}-`))
+      const app = join(base, "app")
+      try {
+        execFileSync(process.execPath, [command[1]!, target, app], { cwd: ROOT, stdio: "pipe" })
+      } catch (e) {
+        rmSync(base, { recursive: true, force: true })
+        throw new Error(`docker/deploy.mjs ${target} failed: ${String((e as { stderr?: unknown }).stderr ?? e)}`)
+      }
+      const data = join(base, "data")
+      mkdirSync(data)
+      chmodSync(base, 0o755)
+      if (process.getuid?.() === 0) chownSync(data, NODE_UID, NODE_UID)
+      const stage = stages.get(target)!
+      return { base, app, data, stage, env: stageEnv(stage) }
+    }),
+    ({ base }) => Effect.sync(() => rmSync(base, { recursive: true, force: true }))
+  ).pipe(Effect.map(({ base: _, ...deployment }): Deployment => deployment))
 
 /** The stage's ENV with the image's /app and /data moved to the deployment's directories, then `overrides`. */
 export const envIn = (d: Deployment, overrides: Readonly<Record<string, string>>): Record<string, string> => ({
