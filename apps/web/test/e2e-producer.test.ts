@@ -5,58 +5,13 @@
  * prints the page's frame rate with the charts live.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { startSim, type UpstreamSim } from "@llmlb/upstream-sim"
+import type { UpstreamSim } from "@llmlb/upstream-sim"
 import { Effect } from "effect"
-import { spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import type { Locator, Page } from "playwright-core"
+import { poll, producerProcess, ROOT, sim } from "./producer-support.js"
 import { browserPage, launchChromium } from "./ui-support.js"
-
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url))
-const MAIN = join(ROOT, "apps/producer/dist/main.js")
-const PAGE = join(ROOT, "apps/web/dist/producer/index.html")
-
-const sim = (options: Parameters<typeof startSim>[0]) =>
-  Effect.acquireRelease(Effect.promise(() => startSim(options)), (s) => Effect.promise(() => s.close()))
-
-/** The built producer on a free port; stopped (SIGTERM) with the scope. */
-const producerProcess = (env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.promise(() =>
-      new Promise<{ url: string; stop: () => Promise<void> }>((resolve, reject) => {
-        if (!existsSync(MAIN) || !existsSync(PAGE)) reject(new Error("build first: corepack pnpm build"))
-        const child = spawn(process.execPath, [MAIN], {
-          env: { ...process.env, LP_PORT: "0", LP_HOST: "127.0.0.1", LP_DB_PATH: join(mkdtempSync(join(tmpdir(), "lp-e2e-")), "lp.db"), ...env },
-          stdio: ["ignore", "pipe", "pipe"]
-        })
-        let output = ""
-        const onData = (data: Buffer) => {
-          output += String(data)
-          const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(output)
-          if (match !== null) {
-            resolve({
-              url: match[1]!,
-              stop: () =>
-                new Promise((done) => {
-                  child.once("exit", () => done())
-                  child.kill("SIGTERM")
-                })
-            })
-          }
-        }
-        child.stdout.on("data", onData)
-        child.stderr.on("data", onData)
-        child.once("exit", (code) => reject(new Error(`the producer exited (${code}):\n${output}`)))
-      })
-    ),
-    (p) => Effect.promise(() => p.stop())
-  )
-
-/** expect.poll with room for a loaded machine (its default is 1 s). */
-const poll = <A>(f: () => A | Promise<A>) => expect.poll(f, { timeout: 15_000 })
 
 const chatRequests = (s: UpstreamSim) => s.received().filter((r) => r.path.endsWith("/chat/completions"))
 

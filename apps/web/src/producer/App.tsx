@@ -19,7 +19,7 @@ export const App: Component = () => {
 
   const submitToken = () => {
     session.setToken(token())
-    void store.init()
+    void store.load()
   }
 
   return (

@@ -70,6 +70,8 @@ export const createProducerSession = (): ProducerSession => {
 
   const open = async () => {
     if (onMessage === null) return
+    // Refused without the token: wait for it (setToken reconnects) rather than knock again and again.
+    if (needsToken() && token() === null) return setLiveStatus("closed")
     setLiveStatus("connecting")
     let query = ""
     try {
@@ -90,10 +92,21 @@ export const createProducerSession = (): ProducerSession => {
     }
   }
 
+  let timer: ReturnType<typeof setTimeout> | undefined
   const retry = () => {
     setLiveStatus("closed")
     attempts += 1
-    setTimeout(() => void open(), Math.min(10_000, 500 * 2 ** Math.min(attempts, 5)))
+    timer = setTimeout(() => void open(), Math.min(10_000, 500 * 2 ** Math.min(attempts, 5)))
+  }
+
+  /** At once, with the current token (a new token must not wait out the backoff of the refused ones). */
+  const reconnect = () => {
+    clearTimeout(timer)
+    const old = socket
+    socket = null
+    old?.close()
+    attempts = 0
+    void open()
   }
 
   return {
@@ -110,7 +123,7 @@ export const createProducerSession = (): ProducerSession => {
       }
       setTokenSignal(trimmed === "" ? null : trimmed)
       setNeedsToken(false)
-      socket?.close()
+      if (onMessage !== null) reconnect()
     },
     headers: () => {
       const current = token()
@@ -118,9 +131,11 @@ export const createProducerSession = (): ProducerSession => {
     },
     live: {
       status: liveStatus,
+      /** Once: later calls only replace the listener. */
       connect: (listener) => {
+        const first = onMessage === null
         onMessage = listener
-        void open()
+        if (first) void open()
       }
     }
   }

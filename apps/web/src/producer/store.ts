@@ -194,7 +194,8 @@ export const createProducerStore = (session: ProducerSession) => {
     }
   }
 
-  const init = async () => {
+  /** What the server keeps: defaults, saved configurations, history. Again after a token is given. */
+  const load = async () => {
     try {
       const defaults = await session.call(session.client.presets.defaults())
       setState("defaultBaseUrl", defaults.base_url)
@@ -203,6 +204,10 @@ export const createProducerStore = (session: ProducerSession) => {
     } catch (error) {
       offline(error)
     }
+  }
+
+  const init = async () => {
+    await load()
     if (state.cards.length === 0) addCard()
     // Cards whose runs ended while the page was closed.
     for (const card of state.cards) {
@@ -285,6 +290,7 @@ export const createProducerStore = (session: ProducerSession) => {
   return {
     state,
     init,
+    load,
     refreshSaved,
     refreshHistory,
     loadRun,
