@@ -104,7 +104,7 @@ const startDeployed = (d: Deployment, args: ReadonlyArray<string>, env: Record<s
   })
 
 describe("nginx in front of the balancer and the producer, running", () => {
-  it.scopedLive("proxies both apps with gzip, single security headers, unbuffered streams, the client's address, 413 and WebSocket upgrades", () =>
+  it.scopedLive("proxies both apps: gzip, single security headers, unbuffered streams, the client's address, 413, WebSocket upgrades, a producer run", () =>
     Effect.gen(function*() {
       const simPort = yield* freePort()
       const sim = yield* deploy("docker/balancer.Dockerfile", "upstream-sim")
@@ -220,5 +220,25 @@ describe("nginx in front of the balancer and the producer, running", () => {
         )
       expect(yield* upgrade({ authorization: `Bearer ${PRODUCER_TOKEN}` })).toBe(101)
       expect(yield* upgrade({})).toBe(401)
+
+      // A run from the producer to the balancer (as compose's LP_DEFAULT_BASE_URL), on two load-engine workers:
+      // the worker script ships in the image beside main.js.
+      const producerAuth = { authorization: `Bearer ${PRODUCER_TOKEN}`, "content-type": "application/json" }
+      const started = yield* exchange(`${url}/api/runs`, {
+        method: "POST",
+        headers: producerAuth,
+        body: JSON.stringify({ base_url: `${lbUrl}/v1`, model: "m1", requests: 4, concurrency: 2, workers: 2, max_tokens: 2 })
+      })
+      expect(started.status, String(started.body)).toBe(201)
+      const runId = JSON.parse(String(started.body)).id
+      const finished = yield* Effect.promise(async () => {
+        for (let i = 0; i < 300; i++) {
+          const run = await fetch(`${url}/api/runs/${runId}`, { headers: producerAuth }).then((r) => r.json())
+          if (run.status !== "running") return run
+          await new Promise((r) => setTimeout(r, 100))
+        }
+        throw new Error("the run did not end within 30 s")
+      })
+      expect(finished).toMatchObject({ status: "done", report: { completed: 4, failed: 0 } })
     }))
 })
