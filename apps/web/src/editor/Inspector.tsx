@@ -62,18 +62,38 @@ const changesOf = (draft: EndpointDraft, current: EndpointNode | null): Endpoint
   ) as EndpointChanges
 }
 
-/** Where a new node goes: the middle of what is in view, on the grid. */
-const useDropPoint = () => {
+/**
+ * Where a new node goes: endpoints in a column right of the blocks, blocks in a column left of the
+ * endpoints, each below the last of its kind, on the grid, so that nothing lands on another node.
+ */
+const useFreeSpot = () => {
+  const [state] = useEditor()
   const flow = useFlow()
-  return (offset: number) => {
-    const c = flow.center()
-    return { pos_x: Math.round((c.x + offset) / GRID) * GRID, pos_y: Math.round(c.y / GRID) * GRID }
+  const snap = (v: number) => Math.round(v / GRID) * GRID
+  const heightOf = (key: string) => flow.nodeLookup.get(key)?.measured.height ?? 160
+  return (kind: "endpoint" | "block") => {
+    const blocks = state.blocks.map((b) => ({ x: b.pos_x, bottom: b.pos_y + heightOf(blockKey(b.id)) }))
+    const endpoints = state.endpoints.map((e) => ({ x: e.pos_x, bottom: e.pos_y + heightOf(endpointKey(e.id)) }))
+    const top = Math.min(0, ...state.blocks.map((b) => b.pos_y))
+    if (kind === "endpoint") {
+      const x = endpoints.length > 0 ? Math.min(...endpoints.map((e) => e.x)) : Math.max(0, ...blocks.map((b) => b.x)) + 400
+      return { pos_x: snap(x), pos_y: snap(Math.max(top, ...endpoints.map((e) => e.bottom + 32))) }
+    }
+    const x = blocks.length > 0 ? Math.min(...blocks.map((b) => b.x)) : Math.min(0, ...endpoints.map((e) => e.x)) - 400
+    return { pos_x: snap(x), pos_y: snap(Math.max(top, ...blocks.map((b) => b.bottom + 32))) }
   }
+}
+
+/** Brings a node created off-screen into view once it has been drawn. */
+const useShowNew = () => {
+  const flow = useFlow()
+  return () => requestAnimationFrame(() => void flow.fitView())
 }
 
 const EndpointForm: Component<{ readonly endpoint: EndpointNode | null }> = (props) => {
   const [state, actions] = useEditor()
-  const dropPoint = useDropPoint()
+  const showNew = useShowNew()
+  const freeSpot = useFreeSpot()
   const [draft, setDraft] = createSignal(draftOf(props.endpoint))
   // a different node (or the server's answer) resets the form
   createEffect(on(() => props.endpoint?.id, () => setDraft(draftOf(props.endpoint))))
@@ -89,9 +109,12 @@ const EndpointForm: Component<{ readonly endpoint: EndpointNode | null }> = (pro
     setBusy(true)
     try {
       if (props.endpoint === null) {
-        const input = { ...changesOf(draft(), null), ...dropPoint(160) } as EndpointInput
+        const input = { ...changesOf(draft(), null), ...freeSpot("endpoint") } as EndpointInput
         const created = await actions.createEndpoint(input)
-        if (created !== null) actions.open(endpointKey(created.id))
+        if (created !== null) {
+          actions.open(endpointKey(created.id))
+          showNew()
+        }
       } else {
         const changes = changesOf(draft(), props.endpoint)
         if (Object.keys(changes).length > 0 && (await actions.updateEndpoint(props.endpoint.id, changes))) {
@@ -188,7 +211,8 @@ type ModeChoice = RoutingMode | "global"
 
 const BlockForm: Component<{ readonly block: BlockNode | null }> = (props) => {
   const [state, actions] = useEditor()
-  const dropPoint = useDropPoint()
+  const showNew = useShowNew()
+  const freeSpot = useFreeSpot()
   const isDefault = () => props.block?.id === DEFAULT_BLOCK
   const fresh = () => ({
     name: props.block?.name ?? "",
@@ -217,8 +241,11 @@ const BlockForm: Component<{ readonly block: BlockNode | null }> = (props) => {
     const d = draft()
     const routing_mode = d.mode === "global" ? null : d.mode
     if (props.block === null) {
-      const created = await actions.createBlock({ name: d.name, routing_mode, enabled: d.enabled, ...dropPoint(-160) })
-      if (created !== null) actions.open(blockKey(created.id))
+      const created = await actions.createBlock({ name: d.name, routing_mode, enabled: d.enabled, ...freeSpot("block") })
+      if (created !== null) {
+        actions.open(blockKey(created.id))
+        showNew()
+      }
       return
     }
     if (isDefault() && routing_mode !== null && routing_mode !== state.routingMode) await actions.setRoutingMode(routing_mode)

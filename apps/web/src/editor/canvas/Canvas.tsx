@@ -67,6 +67,7 @@ export const Canvas: Component<{ readonly onReady?: () => void }> = (props) => {
 
   const endpointName = (id: string) => state.endpoints.find((e) => e.id === id)?.name ?? id
   const endpointTps = (id: string) => state.endpoints.find((e) => e.id === id)?.stats.tokens_per_second ?? 0
+  const anyLive = () => state.blocks.some((b) => b.endpoint_ids.some((id) => endpointTps(id) > 0))
 
   return (
     <div
@@ -98,7 +99,7 @@ export const Canvas: Component<{ readonly onReady?: () => void }> = (props) => {
             <For each={state.blocks}>{(block) => <BlockNodeView block={block} />}</For>
             <For each={state.endpoints}>{(endpoint) => <EndpointNodeView endpoint={endpoint} />}</For>
           </div>
-          <svg class="lb-flow__edges">
+          <svg class="lb-flow__edges" classList={{ "lb-flow__edges--live": anyLive() }}>
             <For each={state.blocks}>
               {(block) => (
                 <For each={block.endpoint_ids}>

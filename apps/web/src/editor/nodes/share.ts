@@ -23,7 +23,8 @@ export const routingOf = (
 ): Routing => {
   const block = blocks.find((b) => b.endpoint_ids.includes(endpoint.id))
   const mode = block?.routing_mode ?? globalMode
-  const peers = block === undefined ? [endpoint] : endpoints.filter((e) => e.enabled && block.endpoint_ids.includes(e.id))
+  // an unwired endpoint gets no share at all
+  const peers = block === undefined ? [] : endpoints.filter((e) => e.enabled && block.endpoint_ids.includes(e.id))
   const quotas = peers.reduce((sum, e) => sum + e.token_quota_percent, 0)
   const target = !endpoint.enabled || peers.length === 0 ? 0 : quotas === 0 ? 1 / peers.length : endpoint.token_quota_percent / quotas
   const liveTotal = peers.reduce((sum, e) => sum + e.stats.tokens_per_second, 0)
