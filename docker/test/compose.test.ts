@@ -134,7 +134,10 @@ describe("docker-compose.yml", () => {
     const fixedByImage = Object.keys(stageEnv(builtStage(name)!))
     for (const variable of Object.keys(set).filter((n) => n !== "NODE_OPTIONS")) expect(reads, variable).toContain(variable)
     for (const variable of reads) {
-      if (!fixedByImage.includes(variable)) expect(Object.keys(set), variable).toContain(variable)
+      if (!fixedByImage.includes(variable)) {
+        expect(Object.keys(set), `${variable} is new: list it in docker-compose.yml (${name}, environment) and .env.example`)
+          .toContain(variable)
+      }
     }
   })
 
