@@ -90,6 +90,20 @@ describe("routing mode load", () => {
       }
     }), 60_000)
 
+  it.scopedLive("never sends to an endpoint at its max_concurrent, even one that has the prefix", () =>
+    Effect.gen(function*() {
+      const sims = yield* Effect.all([1, 2].map(() => simScoped({ models: ["m1"], ttftMs: 300 })))
+      const lb = yield* startBalancer(LOAD_ENV)
+      yield* lb.admin("PATCH", "/routing", { mode: "load" })
+      const limited = yield* connectEndpoint(lb, sims[0]!.baseUrl, { max_concurrent: 1 })
+      const other = yield* connectEndpoint(lb, sims[1]!.baseUrl)
+      expect(yield* send(lb, chat(prompt("shared")))).toBe(limited.name)
+      const where = yield* Effect.all([1, 2, 3].map(() => send(lb, chat(prompt("shared")))), { concurrency: "unbounded" })
+      expect(where.filter((name) => name === limited.name)).toHaveLength(1)
+      expect(where.filter((name) => name === other.name)).toHaveLength(2)
+      expect(sims[0]!.counters().maxRunning).toBe(1)
+    }), 60_000)
+
   it.scopedLive("keeps a session on the endpoint that served it while it is a candidate", () =>
     Effect.gen(function*() {
       const sims = yield* Effect.all([1, 2].map(() => simScoped({ models: ["m1"], ttftMs: 300 })))
@@ -126,6 +140,25 @@ describe("routing mode load", () => {
       expect(sample("lb_endpoint_engine_queue")).toBe(9)
       expect(sample("lb_endpoint_engine_kv_cache_usage")).toBe(0.5)
       expect(sample("lb_endpoint_engine_metrics_age_seconds")).toBeLessThan(1)
+    }), 60_000)
+
+  it.scopedLive("ignores engine figures older than three scrape intervals, and routes by its own counters again", () =>
+    Effect.gen(function*() {
+      const sims = yield* Effect.all([1, 2].map(() => simScoped({ models: ["m1"] })))
+      let healthy = true
+      const metrics = yield* metricsServer(() => healthy ? { status: 200, text: "vllm:num_requests_waiting 9\n" } : { status: 503, text: "" })
+      const lb = yield* startBalancer(LOAD_ENV)
+      yield* lb.admin("PATCH", "/routing", { mode: "load" })
+      const first = yield* connectEndpoint(lb, sims[0]!.baseUrl, { metrics_url: metrics.url })
+      const second = yield* connectEndpoint(lb, sims[1]!.baseUrl)
+      yield* untilEngine(lb, first.id, (e) => e?.queue === 9)
+      expect(yield* send(lb, chat(prompt("x")))).toBe(second.name)
+      healthy = false
+      // A failed scrape does not drop the figures: they stay until three intervals old, then go.
+      expect((yield* engineOf(lb, first.id))?.queue).toBe(9)
+      yield* untilEngine(lb, first.id, (e) => e === null)
+      // Both idle and unsaturated again: the tie goes to the first endpoint.
+      expect(yield* send(lb, chat(prompt("y")))).toBe(first.name)
     }), 60_000)
 
   it.scopedLive("answers at once while scrapes fail or hang, and shows no figures for them", () =>
