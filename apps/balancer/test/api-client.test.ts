@@ -32,7 +32,7 @@ layer(TestBalancer.layer())("the admin API client", (it) => {
       expect(state.endpoints.map((e) => e.name)).toContain("from-client")
       yield* client.endpoints.delete({ path: { eid: created.id } })
       expect((yield* client.endpoints.list()).map((e) => e.id)).not.toContain(created.id)
-    }))
+    }), { timeout: 30_000 })
 
   it.effect("fails with the API's typed errors", () =>
     Effect.gen(function*() {
@@ -42,7 +42,7 @@ layer(TestBalancer.layer())("the admin API client", (it) => {
       expect(missing).toBeInstanceOf(NotFound)
       const stranger = yield* clientFor(lb.url, "not-the-admin-token")
       expect(yield* Effect.flip(stranger.state.get())).toBeInstanceOf(Unauthorized)
-    }))
+    }), { timeout: 30_000 })
 
   it.effect("trades the token for an event-stream ticket", () =>
     Effect.gen(function*() {
@@ -57,5 +57,5 @@ layer(TestBalancer.layer())("the admin API client", (it) => {
         return response
       })
       expect(stream.status).toBe(200)
-    }))
+    }), { timeout: 30_000 })
 })

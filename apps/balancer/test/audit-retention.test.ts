@@ -42,7 +42,7 @@ const settledTargets = (dbPath: string, expectedRows: number) =>
     try {
       const count = () => (db.prepare("SELECT count(*) AS n FROM audit_log").get() as { n: number }).n
       // Real time, also under the TestClock.
-      for (let i = 0; i < 100 && count() !== expectedRows; i++) yield* Effect.promise(() => delay(50))
+      for (let i = 0; i < 300 && count() !== expectedRows; i++) yield* Effect.promise(() => delay(50))
       return (db.prepare("SELECT target_id FROM audit_log ORDER BY id").all() as Array<{ target_id: string }>).map((r) => r.target_id)
     } finally {
       db.close()
@@ -66,14 +66,14 @@ describe("audit retention", () => {
       yield* startBalancer({ LB_AUDIT_RETENTION_DAYS: "0", LB_AUDIT_MAX_ROWS: "25" }, dbPath)
       const left = yield* settledTargets(dbPath, 25)
       expect(left).toEqual(Array.from({ length: 25 }, (_, i) => `recent-${i + 15}`))
-    }))
+    }), { timeout: 30_000 })
 
   it.scopedLive("applies both bounds together: the stricter one wins", () =>
     Effect.gen(function*() {
       const dbPath = yield* seededDatabase(10, 40)
       yield* startBalancer({ LB_AUDIT_RETENTION_DAYS: "90", LB_AUDIT_MAX_ROWS: "45" }, dbPath)
       expect(yield* settledTargets(dbPath, 40)).toEqual(Array.from({ length: 40 }, (_, i) => `recent-${i}`))
-    }))
+    }), { timeout: 30_000 })
 
   it.scopedLive("keeps everything when both bounds are 0", () =>
     Effect.gen(function*() {
@@ -81,14 +81,14 @@ describe("audit retention", () => {
       const lb = yield* startBalancer({ LB_AUDIT_RETENTION_DAYS: "0", LB_AUDIT_MAX_ROWS: "0" }, dbPath)
       yield* lb.admin("POST", "/reset-stats") // one entry more, written within a second
       expect(yield* settledTargets(dbPath, 16)).toHaveLength(16)
-    }))
+    }), { timeout: 30_000 })
 
   it.scopedLive("keeps 90 days by default", () =>
     Effect.gen(function*() {
       const dbPath = yield* seededDatabase(3, 4)
       yield* startBalancer({}, dbPath)
       expect(yield* settledTargets(dbPath, 4)).toEqual(["recent-0", "recent-1", "recent-2", "recent-3"])
-    }))
+    }), { timeout: 30_000 })
 
   it.scoped("prunes again every 10 minutes while running", () =>
     Effect.gen(function*() {
@@ -110,5 +110,5 @@ describe("audit retention", () => {
       const exit = yield* Effect.exit(Effect.scoped(startBalancer({ LB_AUDIT_MAX_ROWS: "-1" })))
       expect(Exit.isFailure(exit)).toBe(true)
       expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("LB_AUDIT_MAX_ROWS")
-    }))
+    }), { timeout: 30_000 })
 })

@@ -44,10 +44,10 @@ it.scopedLive("writes a consistent copy of the live database into backups/ besid
     const second = (yield* lb.admin("POST", "/db/backup")).body
     expect(second.path).not.toBe(path)
     expect(statSync(path).size).toBe(size_bytes)
-  }))
+  }), { timeout: 30_000 })
 
 it.scopedLive("needs the admin token", () =>
   Effect.gen(function*() {
     const lb = yield* startBalancer()
     expect((yield* lb.fetch("POST", "/admin/api/db/backup")).status).toBe(401)
-  }))
+  }), { timeout: 30_000 })

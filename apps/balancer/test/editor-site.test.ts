@@ -54,7 +54,7 @@ describe("the editor at /admin", () => {
       // (fetch itself resolves `..` and `%2e%2e` segments; this one reaches the server as written)
       expect((yield* text(`${lb.url}/admin/..%2f..%2fpackage.json`)).status).toBe(400)
       expect((yield* text(`${lb.url}/admin/`, { method: "POST" })).status).toBe(405)
-    }))
+    }), { timeout: 30_000 })
 
   it.scopedLive("leaves /admin/api to the admin API, and / still redirects to /admin", () =>
     Effect.gen(function*() {
@@ -73,7 +73,7 @@ describe("the editor at /admin", () => {
       expect(root.status).toBe(302)
       expect(root.headers.get("location")).toBe("/admin")
       expect((yield* text(`${lb.url}/health`)).status).toBe(200)
-    }))
+    }), { timeout: 30_000 })
 
   it.scopedLive("answers 503 with the build command while the editor is not built", () =>
     Effect.gen(function*() {
@@ -83,7 +83,7 @@ describe("the editor at /admin", () => {
       expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8")
       expect(page.body).toContain("editor not built: run corepack pnpm build")
       expect((yield* lb.admin("GET", "/state")).status).toBe(200)
-    }))
+    }), { timeout: 30_000 })
 
   it.effect("finds apps/web/dist/editor by default, from the sources", () =>
     Effect.gen(function*() {
@@ -102,5 +102,5 @@ describe("the editor at /admin", () => {
         expect(page.status).toBe(503)
       }
       expect(lb.output()).toContain(BUILT_EDITOR)
-    }), { timeout: 30_000 })
+    }), { timeout: 60_000 })
 })
