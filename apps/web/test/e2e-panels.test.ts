@@ -40,7 +40,7 @@ describe("editor panels in Chromium against the built balancer", () => {
     const secret = (await shown.textContent()) ?? ""
     expect(secret).toMatch(/^sk-/)
     await panel.getByRole("button", { name: "Copy" }).click()
-    await panel.getByRole("button", { name: "Copied" }).waitFor()
+    await panel.getByRole("status").filter({ hasText: "Copied" }).waitFor()
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret)
 
     const listed = await lb.admin<Array<{ name: string; rpm_limit: number; tpm_limit: number; block_id: string }>>("GET", "/tokens")

@@ -12,10 +12,10 @@ import { join } from "node:path"
 import type { Browser, Page } from "playwright-core"
 import { spawnBalancer } from "../../balancer/test/support/Process.js"
 import { freePort } from "./api-support.js"
-import { browserPage, fixtureServer, launchChromium } from "./ui-support.js"
+import { browserPage, fixtureBuilt, fixtureServer, launchChromium } from "./ui-support.js"
 
 const ADMIN_TOKEN = "web-browser-token-0123456789"
-const SLOW = 120_000
+const SLOW = 180_000
 
 const run = <A>(f: () => Promise<A>) => Effect.promise(f)
 
@@ -40,7 +40,7 @@ const signIn = (page: Page) =>
     await page.getByRole("button", { name: "Client tokens" }).waitFor()
   })
 
-layer(Layer.scoped(Chromium, launchChromium), { timeout: SLOW })("sign-in and panels in Chromium", (it) => {
+layer(Layer.scoped(Chromium, Effect.zipRight(fixtureBuilt, launchChromium)), { timeout: 300_000 })("sign-in and panels in Chromium", (it) => {
   it.scoped("signs in with the admin token, showing the server's refusal of a wrong one", () =>
     Effect.gen(function*() {
       const { page, errors } = yield* app
@@ -86,7 +86,7 @@ layer(Layer.scoped(Chromium, launchChromium), { timeout: SLOW })("sign-in and pa
       expect(secret).toMatch(/^sk-/)
       const copied = yield* run(async () => {
         await panel.getByRole("button", { name: "Copy" }).click()
-        await panel.getByRole("button", { name: "Copied" }).waitFor()
+        await panel.getByRole("status").filter({ hasText: "Copied" }).waitFor()
         return page.evaluate(() => navigator.clipboard.readText())
       })
       expect(copied).toBe(secret)

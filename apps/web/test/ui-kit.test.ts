@@ -30,7 +30,7 @@ const SLOW = 90_000
 const values = (page: import("playwright-core").Page) =>
   Effect.promise(async () => JSON.parse((await page.locator("#values").textContent()) ?? "{}"))
 
-layer(KitLive, { timeout: 120_000 })("UI kit in Chromium", (it) => {
+layer(KitLive, { timeout: 300_000 })("UI kit in Chromium", (it) => {
   it.scoped("fields are reachable by their labels and report their values", () =>
     Effect.gen(function*() {
       const { page, errors } = yield* kit()

@@ -42,6 +42,9 @@ const buildFixture = () =>
     return outDir
   })())
 
+/** Builds the fixture page ahead (in a layer, under the hook's timeout rather than a test's). */
+export const fixtureBuilt = Effect.promise(buildFixture)
+
 /** Pipes a request to the balancer (the fixture's same-origin /admin/api, as the balancer serves the editor). */
 const proxyTo = (target: string) => (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => {
   const url = new URL(req.url ?? "/", target)

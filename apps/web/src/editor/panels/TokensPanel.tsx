@@ -109,7 +109,11 @@ const Secret: Component<TokensPanelProps & { readonly secret: { readonly name: s
         <code class="ui-mono panels-secret" data-testid="token-secret">{props.secret.token}</code>
       </div>
       <div class="ui-row ui-row--end">
-        <Button onClick={copy}>{copied() ? "Copied" : "Copy"}</Button>
+        <Show when={copied()}>
+          <span role="status" class="panels-outcome">Copied</span>
+        </Show>
+        {/* Always named `Copy` (the contract): the outcome is the status beside it. */}
+        <Button onClick={copy}>Copy</Button>
         <Button variant="ghost" onClick={() => props.actions.dismissSecret()}>Done</Button>
       </div>
     </section>
