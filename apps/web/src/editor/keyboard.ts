@@ -1,7 +1,8 @@
 /**
  * Shortcuts for the whole page (not while typing in a field): Ctrl/Cmd+Z undo, Shift+Ctrl/Cmd+Z or
  * Ctrl+Y redo, Escape deselects (and cancels a keyboard wire, closes the inspector), and on the canvas
- * `1` fit view, `0` zoom 100 %, `+`/`-` zoom, Delete/Backspace delete the selection.
+ * `1` fit view, `0` zoom 100 %, `+`/`-` zoom, Delete/Backspace delete the selection (these only while
+ * the focus is on the canvas or nowhere, so Backspace on a form button deletes nothing).
  */
 import { isInputDOMNode } from "@xyflow/system"
 import { onCleanup } from "solid-js"
@@ -25,8 +26,11 @@ export const mountShortcuts = (flow: Flow, store: EditorStore) => {
       return
     }
     if (command || event.altKey) return
-    // Dialogs and panels own their keys.
-    if ((event.target as Element | null)?.closest?.("[role=dialog]")) return
+    // The rest belongs to the canvas: not to a button in the inspector, a panel or a dialog.
+    const target = event.target as Element | null
+    const onCanvas = target === null || target === document.body || target.closest(".lb-flow") !== null
+    if (!onCanvas && event.key !== "Escape") return
+    if (target?.closest?.("[role=dialog]")) return
     switch (event.key) {
       case "Escape":
         if (state.wiringFrom !== null) actions.startWiring(null)
