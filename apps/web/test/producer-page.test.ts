@@ -89,4 +89,34 @@ describe("the producer page: dashboard, history, token", () => {
       // Only the refused calls before the token was given.
       expect(errors.filter((e) => !/401/.test(e))).toEqual([])
     }), 90_000)
+
+  it.scopedLive("a profile saved while the server is unreachable stays in the browser and is uploaded once it is back", () =>
+    Effect.gen(function*() {
+      const s = yield* sim({ outputTokens: 4 })
+      const producer = yield* producerProcess({ LP_DEFAULT_BASE_URL: s.baseUrl })
+      const { page, errors } = yield* browserPage(yield* launchChromium)
+
+      yield* Effect.promise(async () => {
+        await page.goto(producer.url)
+        const card = page.getByRole("region", { name: "Card 1" })
+        await poll(() => card.getByRole("option", { name: /Smoke test/ }).count()).toBe(1)
+        // The server goes away (as far as the page can tell).
+        await page.route("**/api/**", (route) => route.abort("connectionrefused"))
+        await card.getByRole("button", { name: "Save profile" }).click()
+        await page.getByLabel("Profile name").fill("kept offline")
+        await page.getByRole("button", { name: "Save", exact: true }).click()
+        await poll(() => page.getByText(/cannot be reached/).count()).toBeGreaterThan(0)
+        await poll(() => card.getByRole("option", { name: "kept offline (this browser)" }).count()).toBe(1)
+
+        await page.unroute("**/api/**")
+        await page.getByRole("button", { name: "Retry" }).click()
+        await page.getByRole("button", { name: "Upload saved profiles" }).click()
+        await poll(() => card.getByRole("option", { name: "kept offline", exact: true }).count()).toBe(1)
+        expect(await card.getByRole("option", { name: "kept offline (this browser)" }).count()).toBe(0)
+        const saved = (await (await fetch(`${producer.url}/api/profiles`)).json()) as Array<{ name: string }>
+        expect(saved.map((p) => p.name)).toEqual(["kept offline"])
+      })
+      // Only the calls refused while the server was away.
+      expect(errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to fetch/.test(e))).toEqual([])
+    }), 90_000)
 })

@@ -381,7 +381,9 @@ export const createProducerStore = (session: ProducerSession) => {
       const left: Array<LocalProfile> = []
       for (const profile of state.localProfiles) {
         try {
-          await session.call(session.client.profiles.create({ payload: { name: profile.name, settings: profile.settings, model_config_id: null } }))
+          // A plain copy: the store's proxy carries a symbol key that the payload's schema refuses.
+          const settings = { ...profile.settings }
+          await session.call(session.client.profiles.create({ payload: { name: profile.name, settings, model_config_id: null } }))
         } catch (error) {
           const failure = error as ApiError
           // A name taken on the server: keep the local copy for the user to rename.
