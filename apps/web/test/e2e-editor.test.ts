@@ -156,6 +156,18 @@ describe("flow editor in Chromium", () => {
     await wire.waitFor()
     await eventually(async () => (await byName("gpu-a"))!.connected, "gpu-a wired again")
 
+    // the keyboard wires too: Enter on an output port, Enter on an input port; undo takes it away again
+    await page.getByRole("button", { name: "Output of default" }).focus()
+    await page.keyboard.press("Enter")
+    await page.getByRole("button", { name: "Input of gpu-b" }).focus()
+    await page.keyboard.press("Enter")
+    const keyboardWire = canvas.getByRole("button", { name: "Wire default to gpu-b", exact: true })
+    await keyboardWire.waitFor()
+    await eventually(async () => (await byName("gpu-b"))!.connected, "gpu-b wired from the keyboard")
+    await page.getByRole("button", { name: "Undo" }).click()
+    await keyboardWire.waitFor({ state: "detached" })
+    await eventually(async () => !(await byName("gpu-b"))!.connected, "gpu-b unwired by undo")
+
     // a reload keeps every position
     const placed = await Promise.all(["Incoming block default", "Endpoint gpu-a", "Endpoint gpu-b"].map((n) => canvas.getByRole("group", { name: n }).getAttribute("style")))
     const stored = await endpoints()
