@@ -80,10 +80,15 @@ export interface BareProxyProcess {
   readonly url: string
 }
 
-/** Starts the bare proxy in front of `upstreamOrigin` (`http://127.0.0.1:<port>`) in its own process. */
-export const startBareProxy = async (children: Children, upstreamOrigin: string): Promise<BareProxyProcess> => {
+/** Starts the bare proxy in front of `upstreamOrigin` (`http://127.0.0.1:<port>`) in its own process; `env` adds to ours. */
+export const startBareProxy = async (
+  children: Children,
+  upstreamOrigin: string,
+  env: NodeJS.ProcessEnv = {}
+): Promise<BareProxyProcess> => {
   const child = children.spawn("bare proxy", process.execPath, tsNodeArgs("scripts/lib/bare-proxy.ts", [upstreamOrigin]), {
-    cwd: repoRoot
+    cwd: repoRoot,
+    env: { ...process.env, ...env }
   })
   const match = await waitForLine(child, /^bare proxy listening on (http:\/\/\S+)$/, 20_000)
   return { child, url: match[1]! }

@@ -13,6 +13,7 @@
  *   line, so that runs are comparable), a fixed number in flight, counted by the `X-LB-Endpoint` answer header.
  */
 import autocannon from "autocannon"
+import { Agent, request as httpRequest } from "node:http"
 import { createInterface } from "node:readline"
 import { pathToFileURL } from "node:url"
 
@@ -50,7 +51,22 @@ export interface RequestsJob {
   readonly streamShare: number
 }
 
-export type LoadJob = HttpJob | StreamJob | RequestsJob
+/**
+ * One request at a time (concurrency 1) on a keep-alive connection per URL, each timed with `performance.now()`
+ * (autocannon's whole milliseconds are too coarse for sub-millisecond differences); the URLs take turns, `batch`
+ * requests each, so a disturbance of the machine hits them alike.
+ */
+export interface SerialJob {
+  readonly kind: "serial"
+  readonly urls: ReadonlyArray<string>
+  readonly body: string
+  readonly warmupRequests: number
+  /** Measured requests per URL. */
+  readonly requests: number
+  readonly batch: number
+}
+
+export type LoadJob = HttpJob | StreamJob | RequestsJob | SerialJob
 
 export interface HttpResult {
   readonly event: "result"
@@ -74,6 +90,19 @@ export interface StreamResult {
   readonly event: "result"
   /** In the order of `StreamJob.urls`. */
   readonly byUrl: ReadonlyArray<StreamStats>
+}
+
+export interface LatencyStats {
+  readonly requests: number
+  readonly failures: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+}
+
+export interface SerialResult {
+  readonly event: "result"
+  /** In the order of `SerialJob.urls`. */
+  readonly byUrl: ReadonlyArray<LatencyStats>
 }
 
 export interface RequestsResult {
@@ -136,20 +165,21 @@ const timeToFirstContent = async (url: string, body: string): Promise<number> =>
 }
 
 interface Samples {
-  readonly ttfts: Array<number>
+  /** Milliseconds of each success. */
+  readonly ms: Array<number>
   failures: number
 }
 
 /** `rounds` rounds for each URL in turn, each round `concurrency` streams at once. */
 const streamRounds = async (job: StreamJob, rounds: number): Promise<Array<Samples>> => {
-  const samples: Array<Samples> = job.urls.map(() => ({ ttfts: [], failures: 0 }))
+  const samples: Array<Samples> = job.urls.map(() => ({ ms: [], failures: 0 }))
   for (let round = 0; round < rounds; round++) {
     for (const [i, url] of job.urls.entries()) {
       const results = await Promise.allSettled(
         Array.from({ length: job.concurrency }, () => timeToFirstContent(url, job.body))
       )
       for (const r of results) {
-        if (r.status === "fulfilled") samples[i]!.ttfts.push(r.value)
+        if (r.status === "fulfilled") samples[i]!.ms.push(r.value)
         else samples[i]!.failures++
       }
     }
@@ -159,11 +189,53 @@ const streamRounds = async (job: StreamJob, rounds: number): Promise<Array<Sampl
 
 const streamResult = (samples: ReadonlyArray<Samples>): StreamResult => ({
   event: "result",
-  byUrl: samples.map(({ failures, ttfts }) => ({
-    streams: ttfts.length,
+  byUrl: samples.map(({ failures, ms }) => ({
+    streams: ms.length,
     failures,
-    ttftP50Ms: percentile(ttfts, 50),
-    ttftP99Ms: percentile(ttfts, 99)
+    ttftP50Ms: percentile(ms, 50),
+    ttftP99Ms: percentile(ms, 99)
+  }))
+})
+
+/** One POST on `agent`'s kept-alive connection, its answer read to the end: milliseconds until the end. */
+const timedPost = (url: URL, agent: Agent, body: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const start = performance.now()
+    const req = httpRequest(url, { method: "POST", agent, headers: { ...headers, "content-length": Buffer.byteLength(body) } }, (res) => {
+      res.on("data", () => {})
+      res.on("end", () => res.statusCode === 200 ? resolve(performance.now() - start) : reject(new Error(`status ${res.statusCode}`)))
+      res.on("error", reject)
+    })
+    req.setTimeout(15_000, () => req.destroy(new Error("timeout")))
+    req.on("error", reject)
+    req.end(body)
+  })
+
+/** `count` requests per URL, one at a time, the URLs in turns of `job.batch`. */
+const serialRequests = async (job: SerialJob, count: number, agents: ReadonlyArray<Agent>): Promise<Array<Samples>> => {
+  const urls = job.urls.map((u) => new URL(u))
+  const samples: Array<Samples> = job.urls.map(() => ({ ms: [], failures: 0 }))
+  for (let done = 0; done < count; done += job.batch) {
+    for (const [i, url] of urls.entries()) {
+      for (let k = 0; k < Math.min(job.batch, count - done); k++) {
+        try {
+          samples[i]!.ms.push(await timedPost(url, agents[i]!, job.body))
+        } catch {
+          samples[i]!.failures++
+        }
+      }
+    }
+  }
+  return samples
+}
+
+const serialResult = (samples: ReadonlyArray<Samples>): SerialResult => ({
+  event: "result",
+  byUrl: samples.map(({ failures, ms }) => ({
+    requests: ms.length,
+    failures,
+    p50Ms: percentile(ms, 50),
+    p99Ms: percentile(ms, 99)
   }))
 })
 
@@ -242,14 +314,18 @@ const main = async (): Promise<void> => {
   const job = JSON.parse(process.argv[2] ?? "null") as LoadJob
   const stdin = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
   const planned = job.kind === "requests" ? planRequests(job) : []
+  const agents = job.kind === "serial" ? job.urls.map(() => new Agent({ keepAlive: true, maxSockets: 1 })) : []
   if (job.kind === "http") await hammer(job, job.warmupSeconds)
   else if (job.kind === "stream") await streamRounds(job, job.warmupRounds)
+  else if (job.kind === "serial") await serialRequests(job, job.warmupRequests, agents)
   process.stdout.write(`${JSON.stringify({ event: "warm" })}\n`)
   await stdin.next() // the parent's go
   const result = job.kind === "http" ?
     httpResult(await hammer(job, job.seconds)) :
     job.kind === "stream" ?
     streamResult(await streamRounds(job, job.rounds)) :
+    job.kind === "serial" ?
+    serialResult(await serialRequests(job, job.requests, agents)) :
     await runRequests(job, planned)
   process.stdout.write(`${JSON.stringify(result)}\n`)
   process.exit(0)

@@ -3,7 +3,17 @@
  * released after its warm-up, its result read from its stdout.
  */
 import { type Children, waitForLine } from "./children.js"
-import type { HttpJob, HttpResult, LoadJob, RequestsJob, RequestsResult, StreamJob, StreamResult } from "./load.js"
+import type {
+  HttpJob,
+  HttpResult,
+  LoadJob,
+  RequestsJob,
+  RequestsResult,
+  SerialJob,
+  SerialResult,
+  StreamJob,
+  StreamResult
+} from "./load.js"
 import { tsNodeArgs } from "./stack.js"
 
 /** How long a job may take beyond its planned duration (HTTP) or in all (rounds, counts). */
@@ -21,16 +31,17 @@ export async function runLoad(
   job: RequestsJob,
   onWarm?: () => Promise<void>
 ): Promise<RequestsResult>
+export async function runLoad(children: Children, job: SerialJob, onWarm?: () => Promise<void>): Promise<SerialResult>
 export async function runLoad(
   children: Children,
   job: LoadJob,
   onWarm?: () => Promise<void>
-): Promise<HttpResult | StreamResult | RequestsResult> {
+): Promise<HttpResult | StreamResult | RequestsResult | SerialResult> {
   const worker = children.spawn("load generator", process.execPath, tsNodeArgs("scripts/lib/load.ts", [JSON.stringify(job)]))
   const limitMs = job.kind === "http" ? (job.warmupSeconds + job.seconds) * 1_000 + SLACK_MS : UNTIMED_LIMIT_MS
   await waitForLine(worker, /^\{"event":"warm"/, limitMs)
   await onWarm?.()
   const result = waitForLine(worker, /^\{"event":"result".*/, limitMs)
   worker.process.stdin!.write("go\n")
-  return JSON.parse((await result)[0]) as HttpResult | StreamResult | RequestsResult
+  return JSON.parse((await result)[0]) as HttpResult | StreamResult | RequestsResult | SerialResult
 }
