@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import type { Child, Children } from "./children.js"
-import { postJson, repoRoot, sleep } from "./stack.js"
+import { postJson, repoRoot, waitUntilUp } from "./stack.js"
 
 export const producerMain = join(repoRoot, "apps", "producer", "dist", "main.js")
 
@@ -37,16 +37,8 @@ export const startProducer = async (children: Children, options: ProducerOptions
     ...(options.onLine === undefined ? {} : { onLine: options.onLine })
   })
   const url = `http://127.0.0.1:${options.port}`
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const exited = await Promise.race([child.exited.then(() => true), sleep(100).then(() => false)])
-    if (exited) throw new Error(`the producer exited during start-up:\n${child.tail()}`)
-    const up = await fetch(`${url}/api/defaults`, { signal: AbortSignal.timeout(2_000) })
-      .then((res) => res.status === 200 || res.status === 401)
-      .catch(() => false)
-    if (up) return { child, url }
-    if (Date.now() > deadline) throw new Error(`the producer did not answer within 30 s:\n${child.tail()}`)
-  }
+  await waitUntilUp(child, `${url}/api/defaults`, (status) => status === 200 || status === 401)
+  return { child, url }
 }
 
 /**

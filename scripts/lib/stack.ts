@@ -96,15 +96,24 @@ export const startBalancer = async (children: Children, options: BalancerOptions
     ...(options.onLine === undefined ? {} : { onLine: options.onLine })
   })
   const url = `http://127.0.0.1:${options.port}`
+  await waitUntilUp(child, `${url}/health`, (status) => status === 200)
+  return { child, url }
+}
+
+/**
+ * Polls `probe` every 100 ms until `isUp(status)` holds; throws with the child's last output if it exits
+ * first or 30 s pass.
+ */
+export const waitUntilUp = async (child: Child, probe: string, isUp: (status: number) => boolean): Promise<void> => {
   const deadline = Date.now() + 30_000
   for (;;) {
     const exited = await Promise.race([child.exited.then(() => true), sleep(100).then(() => false)])
-    if (exited) throw new Error(`the balancer exited during start-up:\n${child.tail()}`)
-    const healthy = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })
-      .then((res) => res.status === 200)
+    if (exited) throw new Error(`the ${child.name} exited during start-up:\n${child.tail()}`)
+    const up = await fetch(probe, { signal: AbortSignal.timeout(2_000) })
+      .then((res) => isUp(res.status))
       .catch(() => false)
-    if (healthy) return { child, url }
-    if (Date.now() > deadline) throw new Error(`the balancer did not become healthy within 30 s:\n${child.tail()}`)
+    if (up) return
+    if (Date.now() > deadline) throw new Error(`the ${child.name} did not answer ${probe} within 30 s:\n${child.tail()}`)
   }
 }
 
