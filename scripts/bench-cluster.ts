@@ -1,6 +1,6 @@
 /**
  * `corepack pnpm bench:cluster`: what routing mode `load` gains on a simulated cluster (issue 13). It prints a
- * table, writes it as JSON (BENCH_CLUSTER_OUT, default bench-cluster.json) and asserts nothing.
+ * table, writes it as JSON (BENCH_CLUSTER_OUT, default data/bench-cluster.json, git-ignored) and asserts nothing.
  *
  * Method. Every part runs in its own process on 127.0.0.1: four upstream-sim engines in their engine model
  * (one prefill at a time over the tokens their prefix cache lacks, an LRU of NUM_GPU_BLOCKS 16-token blocks;
@@ -21,7 +21,8 @@
  */
 import { type Report, runLoad } from "../packages/loadgen/src/index.js"
 import { Effect } from "effect"
-import { writeFileSync } from "node:fs"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
 import { fixed, grouped, out, row, title } from "./lib/report.js"
 import { runInSession } from "./lib/session.js"
 import type { SimCounters } from "../packages/upstream-sim/src/Sim.js"
@@ -237,7 +238,9 @@ runInSession("bench-cluster", async ({ children, tempDir }) => {
   }
   out()
   if (results.length === WORKLOADS.length * MODES.length) goals(results)
-  const file = process.env["BENCH_CLUSTER_OUT"] ?? "bench-cluster.json"
+  // data/ is git-ignored: a run's figures are not a source file.
+  const file = resolve(process.env["BENCH_CLUSTER_OUT"] ?? join(repoRoot, "data", "bench-cluster.json"))
+  mkdirSync(dirname(file), { recursive: true })
   writeFileSync(file, JSON.stringify({
     engines: ENGINES.map(({ name, prefill }) => ({ name, prefill_tokens_per_second: prefill })),
     settings: {
