@@ -1,6 +1,7 @@
 /**
  * One node:http server, one port: the WebSocket `/api/live` (the `ws` package on the upgrade event), the
- * API under `/api` (an Effect HttpApi app), and the producer page at `/` (static files of the built web app).
+ * API under `/api` (an Effect HttpApi app), `/health`, and the producer page at `/` (static files of the built
+ * web app).
  */
 import { HttpLayerRouter } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
@@ -46,9 +47,16 @@ export class ProducerServer extends Effect.Service<ProducerServer>()("ProducerSe
     const apiApp = yield* HttpLayerRouter.toHttpEffect(ApiRoutes)
     const api = yield* NodeHttpServer.makeHandler(apiApp)
 
+    /** For container healthchecks: up, and how many runs are going. Open like /health of the balancer. */
+    const health = (res: Http.ServerResponse) => {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" })
+      res.end(JSON.stringify({ status: "ok", running_runs: runs.running() }))
+    }
+
     const server = Http.createServer((req, res) => {
       for (const [name, value] of securityHeaders) res.setHeader(name, value)
       if (isApi(req.url!)) api(req, res)
+      else if (req.url === "/health") health(res)
       else web(req, res)
     })
 

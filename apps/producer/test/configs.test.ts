@@ -98,6 +98,13 @@ describe("saved configurations", () => {
         expect((yield* lp.call("POST", "/api/presets", { name: "x" })).status).toBe(404)
       }))
 
+    it.effect("/health answers 200 without a token, with the number of running runs", () =>
+      Effect.gen(function*() {
+        const lp = yield* Producer
+        const health = yield* lp.call("GET", "/health")
+        expect([health.status, health.body]).toEqual([200, { status: "ok", running_runs: 0 }])
+      }))
+
     it.effect("the whole API is described at /api/openapi.json", () =>
       Effect.gen(function*() {
         const lp = yield* Producer

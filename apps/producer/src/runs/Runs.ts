@@ -313,7 +313,8 @@ export class Runs extends Effect.Service<Runs>()("Runs", {
           { run_id: runId, type: "status", status: "running", reason: null },
           ...(run.lastPoint === null ? [] : [{ run_id: runId, type: "point" as const, point: run.lastPoint as unknown as Record<string, unknown> }])
         ]),
-      csv: requestsCsv
+      csv: requestsCsv,
+      running: (): number => active.size
     } as const
   })
 }) {}
