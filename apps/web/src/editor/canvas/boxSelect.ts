@@ -41,6 +41,10 @@ export const mountBoxSelect = (container: HTMLElement, flow: Flow, actions: Pick
       setBox(null)
       window.removeEventListener("mousemove", move)
       window.removeEventListener("mouseup", up)
+      // the click that ends the box would land on the pane and clear the selection just made
+      const swallow = (e: MouseEvent) => e.stopPropagation()
+      window.addEventListener("click", swallow, { capture: true, once: true })
+      setTimeout(() => window.removeEventListener("click", swallow, { capture: true }), 0)
     }
     window.addEventListener("mousemove", move)
     window.addEventListener("mouseup", up)
