@@ -39,6 +39,7 @@ import { StatsRepo } from "./store/StatsRepo.js"
 import { TokenRepo } from "./store/TokenRepo.js"
 import { Upstreams } from "./upstream/Upstreams.js"
 import { EditorSite } from "./web/EditorSite.js"
+import { ConfigSync } from "./admin/ConfigSync.js"
 
 const LoggingLive = Layer.unwrapEffect(
   Effect.map(LbConfig, (config) => Layer.merge(Logger.json, Logger.minimumLogLevel(config.logLevel)))
@@ -48,6 +49,8 @@ export const BalancerLive = BalancerServer.Default.pipe(
   Layer.provide(NodeHttpServer.layerContext),
   Layer.provide(DataPlane.Default),
   Layer.provide([LiveState.Default, Relay.Default, ClientAuth.Default, Cors.Default, AdminGuard.Default, EditorSite.Default]),
+  // Several replicas: configuration changes announced and taken in (nothing on SQLite).
+  Layer.provide(ConfigSync.Default),
   // Write-behind stores: above the database, so that their last flush at shutdown finds it open.
   Layer.provide([StatsStore.Default, Audit.Default, EventTickets.Default, ClientTokens.Default]),
   Layer.provideMerge(ResponseCache.Default),

@@ -5,6 +5,7 @@
 import { Address } from "@llmlb/core"
 import { Config, ConfigError, Effect, Either, LogLevel, Option, Redacted } from "effect"
 import { existsSync } from "node:fs"
+import { hostname } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -108,6 +109,17 @@ export const LbConfigSchema = Config.all({
   ),
   clientTokens: list("LB_CLIENT_TOKENS", ""),
   dbPath: Config.string("LB_DB_PATH").pipe(Config.withDefault("./data/load_balancer.db")),
+  /** postgres://... switches the store to PostgreSQL (several replicas); LB_DB_PATH is then ignored. */
+  databaseUrl: Config.option(Config.redacted("LB_DATABASE_URL")).pipe(
+    Config.map(Option.filter((url) => Redacted.value(url).trim() !== ""))
+  ),
+  /** This process's name among several replicas: /health, the audit log, the metrics' replica label. */
+  replicaId: Config.string("LB_REPLICA_ID").pipe(
+    Config.withDefault(""),
+    Config.map((id) => id.trim() === "" ? `${hostname()}-${process.pid}` : id.trim())
+  ),
+  /** PostgreSQL: seconds between full reloads of the configuration (the safety net under LISTEN/NOTIFY). */
+  configReloadSeconds: positiveSeconds("LB_CONFIG_RELOAD_SECONDS", 5),
   logLevel,
   failThreshold: positiveInt("LB_FAIL_THRESHOLD", 3),
   cooldownSeconds: positiveSeconds("LB_COOLDOWN_SECONDS", 20),

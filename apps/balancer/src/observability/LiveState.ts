@@ -10,6 +10,7 @@ import { EngineMetrics } from "../routing/EngineMetrics.js"
 import { ModelCatalog } from "../routing/ModelCatalog.js"
 import { RoutingEngine } from "../routing/RoutingEngine.js"
 import { Topology } from "../store/Topology.js"
+import { LbConfig } from "../Config.js"
 import { Lifecycle } from "../Lifecycle.js"
 import { VERSION } from "../Version.js"
 import { Stats } from "./Stats.js"
@@ -23,6 +24,7 @@ export class LiveState extends Effect.Service<LiveState>()("LiveState", {
     const stats = yield* Stats
     const cooldowns = yield* Cooldowns
     const engines = yield* EngineMetrics
+    const { replicaId } = yield* LbConfig
 
     const global = () => {
       const { requests, prompt_tokens, completion_tokens, tokens_per_second, requests_per_second } = stats.global()
@@ -52,6 +54,8 @@ export class LiveState extends Effect.Service<LiveState>()("LiveState", {
       return {
         status: lifecycle.draining() ? "draining" : "ok",
         version: VERSION,
+        /** Which replica answered (LB_REPLICA_ID). */
+        replica: replicaId,
         endpoints: endpoints.length,
         connected: endpoints.filter((e) => e.connected).length,
         routing_mode: topology.routingMode(),

@@ -170,7 +170,33 @@ export class ClientTokens extends Effect.Service<ClientTokens>()("ClientTokens",
         enabled.delete(token.record.token_hash)
       }).pipe(lock.withPermits(1))
 
+    /**
+     * Takes in the tokens as stored now (several replicas: another one changed them). Limit state and
+     * last use of the tokens kept stay; revoked or deleted ones stop working here at once.
+     */
+    const reload = Effect.gen(function*() {
+      const records = yield* repo.list
+      const seen = new Set<string>()
+      enabled.clear()
+      for (const record of records) {
+        seen.add(record.id)
+        const token = managed.get(record.id)
+        if (token === undefined) {
+          const storedMs = record.last_used_at === null ? null : Date.parse(record.last_used_at)
+          track({ record, client: clientOf(record, undefined), lastUsedMs: storedMs, storedMs })
+        } else {
+          if (JSON.stringify({ ...record, last_used_at: null }) !== JSON.stringify({ ...token.record, last_used_at: null })) {
+            token.record = record
+            token.client = clientOf(record, token.client.limits)
+          }
+          track(token)
+        }
+      }
+      for (const id of [...managed.keys()]) if (!seen.has(id)) managed.delete(id)
+    }).pipe(lock.withPermits(1))
+
     return {
+      reload,
       /** Whether /v1 needs a token: one is configured anywhere, enabled or not. */
       required: () => env.size > 0 || managed.size > 0,
       /** The client of a secret's digest, its use noted; undefined when no enabled token has it. */

@@ -262,7 +262,30 @@ export class Topology extends Effect.Service<Topology>()("Topology", {
         changed()
       }).pipe(lock.withPermits(1))
 
+    /**
+     * Takes in the configuration as stored now (several replicas: another one changed it); listeners
+     * hear of it only when something differs.
+     */
+    const reload = Effect.gen(function*() {
+      const nextEndpoints = yield* repo.list
+      const nextMode = Option.getOrElse(yield* settings.get(ROUTING_MODE, Endpoint.RoutingMode), (): Endpoint.RoutingMode => "percentage")
+      const nextPos = Option.getOrElse(yield* settings.get(INCOMING_POS, Endpoint.Position), () => ({ pos_x: 0, pos_y: 0 }))
+      const nextBlocks = yield* blockRepo.list
+      const nextDefaultEnabled = nextBlocks.find((b) => b.id === DEFAULT_ID)?.enabled ?? true
+      const nextOthers = nextBlocks.filter((b) => b.id !== DEFAULT_ID)
+      const before = JSON.stringify([endpoints, routingMode, incomingPos, defaultEnabled, others])
+      if (JSON.stringify([nextEndpoints, nextMode, nextPos, nextDefaultEnabled, nextOthers]) === before) return false
+      endpoints = nextEndpoints
+      routingMode = nextMode
+      incomingPos = nextPos
+      defaultEnabled = nextDefaultEnabled
+      others = nextOthers
+      changed()
+      return true
+    }).pipe(lock.withPermits(1))
+
     return {
+      reload,
       /** The endpoints in creation order; the same array until the next mutation. */
       endpoints: () => endpoints,
       routingMode: () => routingMode,

@@ -6,7 +6,8 @@ import { Migrator } from "@effect/sql"
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
-const migration = (statements: ReadonlyArray<string>) =>
+/** A migration of plain statements, run in order (shared with migrations-pg.ts). */
+export const migration = (statements: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     for (const statement of statements) yield* sql.unsafe(statement)

@@ -32,6 +32,23 @@ export interface Balancer {
   readonly admin: (method: string, path: string, body?: unknown) => Effect.Effect<JsonResponse>
 }
 
+/**
+ * Where balancers started without an LB_DATABASE_URL of their own keep their store: SQLite (undefined)
+ * or a fresh PostgreSQL database from this factory (test/*-postgres.test.ts run whole test files so).
+ */
+let databaseFactory: (() => string) | undefined
+/** One database per dbPath, so that a restart "on the same file" finds its data again. */
+const databases = new Map<string, string>()
+export const useDatabaseFactory = (factory: (() => string) | undefined) => {
+  databaseFactory = factory
+  databases.clear()
+}
+const databaseFor = (dbPath: string, factory: () => string) => {
+  const url = databases.get(dbPath) ?? factory()
+  databases.set(dbPath, url)
+  return url
+}
+
 export const startBalancer = (env: Record<string, string> = {}, dbPath = tempDbPath()) =>
   Effect.gen(function*() {
     const provider = ConfigProvider.fromMap(
@@ -39,6 +56,7 @@ export const startBalancer = (env: Record<string, string> = {}, dbPath = tempDbP
         LB_PORT: "0",
         LB_HOST: "127.0.0.1",
         LB_DB_PATH: dbPath,
+        ...(databaseFactory !== undefined && env.LB_DATABASE_URL === undefined ? { LB_DATABASE_URL: databaseFor(dbPath, databaseFactory) } : {}),
         LB_ADMIN_TOKEN: ADMIN_TOKEN,
         LB_LOG_LEVEL: "ERROR",
         ...env
