@@ -11,6 +11,7 @@ import { Cooldowns } from "../routing/Cooldowns.js"
 import { EngineMetrics } from "../routing/EngineMetrics.js"
 import { RoutingEngine } from "../routing/RoutingEngine.js"
 import { Topology } from "../store/Topology.js"
+import { LeanHistogram, type LeanSeries } from "./LeanHistogram.js"
 import { Stats } from "./Stats.js"
 
 /** Why an attempt on an endpoint failed, as the `reason` label. */
@@ -25,9 +26,9 @@ const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005
 interface EndpointChildren {
   readonly byStatus: Map<string, Prom.Counter.Internal>
   readonly failures: Map<FailureReason, Prom.Counter.Internal>
-  readonly durationStream: Prom.Histogram.Internal<string>
-  readonly durationWhole: Prom.Histogram.Internal<string>
-  readonly ttft: Prom.Histogram.Internal<string>
+  readonly durationStream: LeanSeries
+  readonly durationWhole: LeanSeries
+  readonly ttft: LeanSeries
 }
 
 export class Metrics extends Effect.Service<Metrics>()("Metrics", {
@@ -122,26 +123,28 @@ export class Metrics extends Effect.Service<Metrics>()("Metrics", {
       labelNames: ["endpoint", "reason"],
       registers: [registry]
     })
-    const duration = new Prom.Histogram({
-      name: "lb_request_duration_seconds",
-      help: "Time from the request's arrival to the end of its response",
-      labelNames: ["endpoint", "stream"],
-      buckets: LATENCY_BUCKETS,
-      registers: [registry]
-    })
-    const ttft = new Prom.Histogram({
-      name: "lb_time_to_first_token_seconds",
-      help: "Streams: time from the request's arrival to the first generated content",
-      labelNames: ["endpoint"],
-      buckets: TTFT_BUCKETS,
-      registers: [registry]
-    })
-    const overhead = new Prom.Histogram({
-      name: "lb_overhead_seconds",
-      help: "Time spent in the balancer itself per request, upstream time excluded",
-      buckets: OVERHEAD_BUCKETS,
-      registers: [registry]
-    })
+    // Observed on every request: lean histograms, not prom-client's (see LeanHistogram).
+    const duration = new LeanHistogram(
+      "lb_request_duration_seconds",
+      "Time from the request's arrival to the end of its response",
+      ["endpoint", "stream"],
+      LATENCY_BUCKETS,
+      registry
+    )
+    const ttft = new LeanHistogram(
+      "lb_time_to_first_token_seconds",
+      "Streams: time from the request's arrival to the first generated content",
+      ["endpoint"],
+      TTFT_BUCKETS,
+      registry
+    )
+    const overhead = new LeanHistogram(
+      "lb_overhead_seconds",
+      "Time spent in the balancer itself per request, upstream time excluded",
+      [],
+      OVERHEAD_BUCKETS,
+      registry
+    ).labels()
     const failovers = new Prom.Counter({
       name: "lb_failovers_total",
       help: "Requests retried on another endpoint after a failed attempt",
