@@ -82,6 +82,53 @@ describe("PrefixSet", () => {
     expect(set.matched(chainOf(2, 6))).toBe(6)
   })
 
+  it.prop(
+    "behaves as an exact LRU set, for any keys below 2^53 and any capacity changes",
+    [
+      fc.integer({ min: 1, max: 600 }),
+      fc.array(
+        fc.oneof(
+          fc.record({ record: fc.array(fc.oneof(fc.nat(700), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })), { maxLength: 300 }) }),
+          fc.record({ resize: fc.integer({ min: 1, max: 600 }) }),
+          fc.record({ clear: fc.constant(true) })
+        ),
+        { maxLength: 25 }
+      )
+    ],
+    ([capacity, ops]) => {
+      const set = new PrefixSet(capacity)
+      // The model: a Map in recency order, least recent first.
+      const model = new Map<number, true>()
+      let cap = capacity
+      const evict = () => {
+        for (const key of model.keys()) {
+          if (model.size <= cap) break
+          model.delete(key)
+        }
+      }
+      for (const op of ops) {
+        if ("record" in op) {
+          set.record(op.record)
+          for (let i = Math.min(op.record.length, cap) - 1; i >= 0; i--) {
+            model.delete(op.record[i]!)
+            model.set(op.record[i]!, true)
+            evict()
+          }
+        } else if ("resize" in op) {
+          set.resize(op.resize)
+          cap = op.resize
+          evict()
+        } else {
+          set.clear()
+          model.clear()
+        }
+        expect(set.size).toBe(model.size)
+        for (const key of model.keys()) expect(set.has(key)).toBe(true)
+        for (const op2 of ops) if ("record" in op2) for (const key of op2.record) expect(set.has(key)).toBe(model.has(key))
+      }
+    }
+  )
+
   it("shrinks to a smaller capacity reported later", () => {
     const set = new PrefixSet(100)
     set.record(chainOf(1, 50))
