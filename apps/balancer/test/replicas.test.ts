@@ -1,0 +1,84 @@
+/**
+ * Several replicas on one PostgreSQL (issue 14): a change made through one replica is in force on the
+ * others within 1 s, and each replica says which one it is. Real PostgreSQL, started by the test.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { simScoped } from "@llmlb/upstream-sim"
+import { Duration, Effect } from "effect"
+import { afterAll, beforeAll } from "vitest"
+import { type Balancer, startBalancer } from "./support/Balancer.js"
+import { type Postgres, startPostgres } from "./support/Engines.js"
+
+let postgres: Postgres
+beforeAll(async () => {
+  postgres = await startPostgres()
+}, 60_000)
+afterAll(() => postgres?.stop())
+
+/** How long until `check` holds, polling every 20 ms for at most `limitMs`; fails past it. */
+const within = (limitMs: number, check: Effect.Effect<boolean>) =>
+  Effect.gen(function*() {
+    const start = performance.now()
+    while (performance.now() - start < limitMs) {
+      if (yield* check) return performance.now() - start
+      yield* Effect.sleep(Duration.millis(20))
+    }
+    return yield* Effect.die(new Error(`not within ${limitMs} ms`))
+  })
+
+const chat = (lb: Balancer, token?: string) =>
+  lb.fetch("POST", "/v1/chat/completions", {
+    body: { model: "m1", messages: [{ role: "user", content: "hi" }], max_tokens: 2 },
+    headers: token === undefined ? {} : { authorization: `Bearer ${token}` }
+  })
+
+const replicas = (count: number) =>
+  Effect.gen(function*() {
+    const url = postgres.createDatabase()
+    const started: Array<Balancer> = []
+    for (let i = 0; i < count; i++) {
+      // A long periodic reload: what is measured here is the notification's path.
+      started.push(yield* startBalancer({ LB_DATABASE_URL: url, LB_REPLICA_ID: `r${i}`, LB_CONFIG_RELOAD_SECONDS: "60" }))
+    }
+    return started
+  })
+
+describe("several replicas on PostgreSQL", () => {
+  it.scopedLive("each replica names itself in /health", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* replicas(2)
+      expect((yield* a!.fetch("GET", "/health")).body.replica).toBe("r0")
+      expect((yield* b!.fetch("GET", "/health")).body.replica).toBe("r1")
+    }), 60_000)
+
+  it.scopedLive("an endpoint created through A serves traffic through B within 1 s", () =>
+    Effect.gen(function*() {
+      const upstream = yield* simScoped({ models: ["m1"], outputTokens: 2 })
+      const [a, b] = yield* replicas(2)
+      expect((yield* chat(b!)).status).toBe(503)
+      const created = yield* a!.admin("POST", "/endpoints", { name: "shared", base_url: upstream.baseUrl, connected: true })
+      expect(created.status).toBe(201)
+      const ms = yield* within(1_000, Effect.map(chat(b!), (r) => r.status === 200))
+      expect(ms).toBeLessThan(1_000)
+      expect((yield* b!.admin("GET", "/state")).body.endpoints.map((e: any) => e.name)).toEqual(["shared"])
+    }), 60_000)
+
+  it.scopedLive("a token revoked through B is refused by A within 1 s; routing mode and deletions follow", () =>
+    Effect.gen(function*() {
+      const upstream = yield* simScoped({ models: ["m1"], outputTokens: 2 })
+      const [a, b] = yield* replicas(2)
+      const endpoint = (yield* a!.admin("POST", "/endpoints", { name: "e", base_url: upstream.baseUrl, connected: true })).body
+      const token = (yield* a!.admin("POST", "/tokens", { name: "t" })).body
+      yield* within(1_000, Effect.map(chat(b!, token.token), (r) => r.status === 200))
+      expect((yield* chat(a!, token.token)).status).toBe(200)
+
+      expect((yield* b!.admin("PATCH", `/tokens/${token.id}`, { enabled: false })).status).toBe(200)
+      yield* within(1_000, Effect.map(chat(a!, token.token), (r) => r.status === 401))
+
+      yield* b!.admin("PATCH", "/routing", { mode: "priority" })
+      yield* within(1_000, Effect.map(a!.admin("GET", "/state"), (r) => r.body.routing_mode === "priority"))
+
+      yield* b!.admin("DELETE", `/endpoints/${endpoint.id}`)
+      yield* within(1_000, Effect.map(a!.admin("GET", "/state"), (r) => r.body.endpoints.length === 0))
+    }), 60_000)
+})
