@@ -1,0 +1,114 @@
+/**
+ * Several replicas as real processes (dist/main.js, built by the root `test` script) on one real
+ * PostgreSQL started by the test (issue 14 item 7).
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { simScoped } from "@llmlb/upstream-sim"
+import { Duration, Effect } from "effect"
+import { afterAll, beforeAll } from "vitest"
+import { type Postgres, startPostgres } from "./support/Engines.js"
+import { type BalancerProcess, spawnBalancer } from "./support/Process.js"
+
+const ADMIN = "replica-test-admin-token-0123"
+let postgres: Postgres
+beforeAll(async () => {
+  postgres = await startPostgres()
+}, 60_000)
+afterAll(() => postgres?.stop())
+
+const call = (lb: BalancerProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  Effect.promise(async () => {
+    const response = await fetch(lb.url + path, {
+      method,
+      headers: { "x-admin-token": ADMIN, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(10_000)
+    }).catch(() => undefined)
+    if (response === undefined) return { status: 0, body: undefined as any }
+    const text = await response.text()
+    return { status: response.status, body: text === "" ? undefined : JSON.parse(text) }
+  })
+
+const chat = (lb: BalancerProcess, token?: string) =>
+  call(lb, "POST", "/v1/chat/completions", { model: "m1", messages: [{ role: "user", content: "hi" }], max_tokens: 2 }, token === undefined ? {} : { authorization: `Bearer ${token}` })
+
+const within = (limitMs: number, check: Effect.Effect<boolean>) =>
+  Effect.gen(function*() {
+    const start = performance.now()
+    while (performance.now() - start < limitMs) {
+      if (yield* check) return performance.now() - start
+      yield* Effect.sleep(Duration.millis(20))
+    }
+    return yield* Effect.die(new Error(`not within ${limitMs} ms`))
+  })
+
+const replicas = (count: number) =>
+  Effect.gen(function*() {
+    const url = postgres.createDatabase()
+    const started: Array<BalancerProcess> = []
+    for (let i = 0; i < count; i++) {
+      started.push(yield* spawnBalancer({
+        LB_DATABASE_URL: url,
+        LB_REPLICA_ID: `p${i}`,
+        LB_ADMIN_TOKEN: ADMIN,
+        LB_ADMIN_RATE_LIMIT_RPM: "100000"
+      }))
+    }
+    return started
+  })
+
+describe("replicas as processes", () => {
+  it.scopedLive("an endpoint created through A serves traffic through B within 1 s", () =>
+    Effect.gen(function*() {
+      const upstream = yield* simScoped({ models: ["m1"], outputTokens: 2 })
+      const [a, b] = yield* replicas(2)
+      expect((yield* call(b!, "GET", "/health")).body.replica).toBe("p1")
+      expect((yield* call(a!, "POST", "/admin/api/endpoints", { name: "e", base_url: upstream.baseUrl, connected: true })).status).toBe(201)
+      yield* within(1_000, Effect.map(chat(b!), (r) => r.status === 200))
+    }), 60_000)
+
+  it.scopedLive("kill -9 of a replica during admin writes through it loses no acknowledged write; the other serves on", () =>
+    Effect.gen(function*() {
+      const upstream = yield* simScoped({ models: ["m1"], outputTokens: 2 })
+      const [a, b] = yield* replicas(2)
+      yield* call(b!, "POST", "/admin/api/endpoints", { name: "serving", base_url: upstream.baseUrl, connected: true })
+      yield* within(1_000, Effect.map(chat(a!), (r) => r.status === 200))
+      const acknowledged: Array<string> = []
+      let secret: string | undefined
+      // Writes through A, one after another; A is killed part-way (after about 1,000 or 3 s).
+      const writes = Effect.gen(function*() {
+        for (let i = 0; i < 1_000; i++) {
+          const r = yield* call(a!, "POST", "/admin/api/tokens", { name: `w${i}` })
+          if (r.status !== 201) return
+          acknowledged.push(r.body.id)
+          secret ??= r.body.token
+        }
+      })
+      const killer = Effect.sleep(Duration.millis(1_500)).pipe(Effect.zipRight(Effect.sync(() => a!.child.kill("SIGKILL"))))
+      yield* Effect.all([writes, killer], { concurrency: 2 })
+      expect(acknowledged.length).toBeGreaterThan(0)
+      const stored = new Set<string>((yield* call(b!, "GET", "/admin/api/tokens")).body.map((t: any) => t.id))
+      expect(acknowledged.filter((id) => !stored.has(id))).toEqual([])
+      // Tokens exist now, so /v1 wants one: B knows those written through A.
+      yield* within(1_000, Effect.map(chat(b!, secret), (r) => r.status === 200))
+    }), 90_000)
+
+  it.scopedLive("PostgreSQL restarted under traffic: proxying goes on, admin writes fail fast meanwhile and work after", () =>
+    Effect.gen(function*() {
+      const upstream = yield* simScoped({ models: ["m1"], outputTokens: 2 })
+      const [a] = yield* replicas(1)
+      yield* call(a!, "POST", "/admin/api/endpoints", { name: "e", base_url: upstream.baseUrl, connected: true })
+      postgres.pgStop()
+      try {
+        for (let i = 0; i < 20; i++) expect((yield* chat(a!)).status).toBe(200)
+        const start = performance.now()
+        const write = yield* call(a!, "PATCH", "/admin/api/routing", { mode: "priority" })
+        expect(write.status).toBeGreaterThanOrEqual(500)
+        expect(performance.now() - start).toBeLessThan(5_000)
+      } finally {
+        postgres.pgStart()
+      }
+      yield* within(10_000, Effect.map(call(a!, "PATCH", "/admin/api/routing", { mode: "priority" }), (r) => r.status === 200))
+      expect((yield* chat(a!)).status).toBe(200)
+    }), 90_000)
+})
