@@ -27,6 +27,8 @@ interface EndpointDraft {
   max_concurrent: number | null
   timeout: number | null
   verify_tls: boolean
+  /** "" = the base URL's origin + /metrics */
+  metrics_url: string
 }
 
 const draftOf = (e: EndpointNode | null): EndpointDraft => ({
@@ -39,7 +41,8 @@ const draftOf = (e: EndpointNode | null): EndpointDraft => ({
   priority_order: e?.priority_order ?? 0,
   max_concurrent: e?.max_concurrent ?? 0,
   timeout: e?.timeout ?? null,
-  verify_tls: e?.verify_tls ?? true
+  verify_tls: e?.verify_tls ?? true,
+  metrics_url: e?.metrics_url ?? ""
 })
 
 /** The changes a draft makes to an endpoint (every field for a new one). */
@@ -52,7 +55,8 @@ const changesOf = (draft: EndpointDraft, current: EndpointNode | null): Endpoint
     priority_order: draft.priority_order ?? 0,
     max_concurrent: draft.max_concurrent ?? 0,
     timeout: draft.timeout,
-    verify_tls: draft.verify_tls
+    verify_tls: draft.verify_tls,
+    metrics_url: draft.metrics_url.trim() === "" ? null : draft.metrics_url.trim()
   }
   if (draft.api_key !== "") wanted.api_key = draft.api_key
   else if (draft.clear_key) wanted.api_key = null
@@ -191,6 +195,14 @@ const EndpointForm: Component<{ readonly endpoint: EndpointNode | null }> = (pro
         step="any"
       />
       <Switch label="Verify TLS" checked={draft().verify_tls} onValue={(v) => set("verify_tls", v)} />
+      <TextField
+        label="Metrics URL"
+        value={draft().metrics_url}
+        onValue={(v) => set("metrics_url", v)}
+        error={error("metrics_url")}
+        placeholder="the base URL's origin + /metrics"
+        hint="Prometheus engine metrics for routing mode load; empty = default"
+      />
       <div class="lb-inspector__actions">
         <Button type="submit" variant="primary" disabled={busy()}>
           Save

@@ -27,6 +27,7 @@ export interface EndpointInput {
   readonly max_concurrent?: number
   readonly timeout?: number | null
   readonly verify_tls?: boolean
+  readonly metrics_url?: string | null
   readonly pos_x?: number
   readonly pos_y?: number
 }

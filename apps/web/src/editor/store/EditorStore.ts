@@ -93,6 +93,7 @@ const endpointInputOf = (e: EndpointPublic): EndpointInput => ({
   max_concurrent: e.max_concurrent,
   timeout: e.timeout,
   verify_tls: e.verify_tls,
+  metrics_url: e.metrics_url,
   pos_x: e.pos_x,
   pos_y: e.pos_y
 })
