@@ -32,13 +32,13 @@ const chat = (lb: Balancer, token?: string) =>
     headers: token === undefined ? {} : { authorization: `Bearer ${token}` }
   })
 
-const replicas = (count: number) =>
+const replicas = (count: number, env: Record<string, string> = {}) =>
   Effect.gen(function*() {
     const url = postgres.createDatabase()
     const started: Array<Balancer> = []
     for (let i = 0; i < count; i++) {
       // A long periodic reload: what is measured here is the notification's path.
-      started.push(yield* startBalancer({ LB_DATABASE_URL: url, LB_REPLICA_ID: `r${i}`, LB_CONFIG_RELOAD_SECONDS: "60" }))
+      started.push(yield* startBalancer({ LB_DATABASE_URL: url, LB_REPLICA_ID: `r${i}`, LB_CONFIG_RELOAD_SECONDS: "60", ...env }))
     }
     return started
   })
@@ -80,5 +80,22 @@ describe("several replicas on PostgreSQL", () => {
 
       yield* b!.admin("DELETE", `/endpoints/${endpoint.id}`)
       yield* within(1_000, Effect.map(a!.admin("GET", "/state"), (r) => r.body.endpoints.length === 0))
+    }), 60_000)
+
+  it.scopedLive("cumulative counters are the cluster's totals on every replica; reset-stats resets all", () =>
+    Effect.gen(function*() {
+      const upstream = yield* simScoped({ models: ["m1"], outputTokens: 2 })
+      const [a, b] = yield* replicas(2, { LB_STATS_FLUSH_SECONDS: "0.2" })
+      yield* a!.admin("POST", "/endpoints", { name: "e", base_url: upstream.baseUrl, connected: true })
+      yield* within(1_000, Effect.map(chat(b!), (r) => r.status === 200))
+      for (let i = 0; i < 3; i++) expect((yield* chat(a!)).status).toBe(200)
+      const requests = (lb: Balancer) => Effect.map(lb.admin("GET", "/state"), (r) => r.body.global.requests as number)
+      // 1 through B, 3 through A: both answer 4 once each has flushed and read the other's deltas.
+      yield* within(3_000, Effect.map(Effect.all([requests(a!), requests(b!)]), ([x, y]) => x === 4 && y === 4))
+      expect((yield* a!.admin("POST", "/reset-stats")).status).toBe(200)
+      yield* within(3_000, Effect.map(Effect.all([requests(a!), requests(b!)]), ([x, y]) => x === 0 && y === 0))
+      expect((yield* chat(b!)).status).toBe(200)
+      expect((yield* chat(a!)).status).toBe(200)
+      yield* within(3_000, Effect.map(Effect.all([requests(a!), requests(b!)]), ([x, y]) => x === 2 && y === 2))
     }), 60_000)
 })

@@ -151,6 +151,8 @@ export class Stats extends Effect.Service<Stats>()("Stats", {
       restore: (stored: ReadonlyArray<EndpointCounters>) => {
         for (const row of stored) of(row.endpoint_id).restore(row)
       },
+      /** Every endpoint's counters as they are now (the changed marks untouched). */
+      counters: (): ReadonlyArray<EndpointCounters> => Array.from(perEndpoint, ([endpointId, counters]) => counters.stored(endpointId)),
       /** The counters changed since the previous call, as they are now. */
       takeChanged: (): ReadonlyArray<EndpointCounters> => {
         const changed: Array<EndpointCounters> = []

@@ -17,6 +17,9 @@ export interface EndpointCounters {
   readonly latency_seconds: number
 }
 
+/** The counters of a row (all but its endpoint id). */
+export const COUNTERS = ["requests", "failures", "prompt_tokens", "completion_tokens", "estimated_tokens", "latency_seconds"] as const
+
 export class StatsRepo extends Effect.Service<StatsRepo>()("StatsRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -25,8 +28,8 @@ export class StatsRepo extends Effect.Service<StatsRepo>()("StatsRepo", {
       SELECT endpoint_id, requests, failures, prompt_tokens, completion_tokens, estimated_tokens, latency_seconds
       FROM endpoint_stats`.pipe(Effect.orDie)
 
-    /** Writes each row as it is now; rows of endpoints deleted meanwhile are skipped. */
-    const upsert = (rows: ReadonlyArray<EndpointCounters>) => {
+    /** Writes each row, `set` deciding what an existing one becomes; rows of endpoints deleted meanwhile are skipped. */
+    const write = (rows: ReadonlyArray<EndpointCounters>, set: string) => {
       if (rows.length === 0) return Effect.void
       const now = new Date().toISOString()
       return Effect.forEach(rows, (c) =>
@@ -35,17 +38,24 @@ export class StatsRepo extends Effect.Service<StatsRepo>()("StatsRepo", {
             SELECT ${c.endpoint_id}, ${c.requests}, ${c.failures}, ${c.prompt_tokens}, ${c.completion_tokens},
               ${c.estimated_tokens}, ${c.latency_seconds}, ${now}
             WHERE EXISTS (SELECT 1 FROM endpoints WHERE id = ${c.endpoint_id})
-            ON CONFLICT (endpoint_id) DO UPDATE SET
-              requests = excluded.requests, failures = excluded.failures, prompt_tokens = excluded.prompt_tokens,
-              completion_tokens = excluded.completion_tokens, estimated_tokens = excluded.estimated_tokens,
-              latency_seconds = excluded.latency_seconds, updated_at = excluded.updated_at`, { discard: true }).pipe(
+            ON CONFLICT (endpoint_id) DO UPDATE SET ${sql.literal(set)}, updated_at = excluded.updated_at`, { discard: true }).pipe(
         sql.withTransaction,
         Effect.orDie
       )
     }
 
+    /** Writes each row as it is now (one process owns the store). */
+    const upsert = (rows: ReadonlyArray<EndpointCounters>) => write(rows, COUNTERS.map((f) => `${f} = excluded.${f}`).join(", "))
+
+    /**
+     * Adds each row to what is stored (several replicas: each writes its deltas, the rows hold the
+     * cluster's totals).
+     */
+    const add = (deltas: ReadonlyArray<EndpointCounters>) =>
+      write(deltas, COUNTERS.map((f) => `${f} = endpoint_stats.${f} + excluded.${f}`).join(", "))
+
     const clear = sql`DELETE FROM endpoint_stats`.pipe(Effect.asVoid, Effect.orDie)
 
-    return { list, upsert, clear } as const
+    return { list, upsert, add, clear } as const
   })
 }) {}
