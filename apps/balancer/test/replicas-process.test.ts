@@ -42,7 +42,7 @@ const within = (limitMs: number, check: Effect.Effect<boolean>) =>
     return yield* Effect.die(new Error(`not within ${limitMs} ms`))
   })
 
-const replicas = (count: number) =>
+const replicas = (count: number, env: Record<string, string> = {}) =>
   Effect.gen(function*() {
     const url = postgres.createDatabase()
     const started: Array<BalancerProcess> = []
@@ -51,7 +51,8 @@ const replicas = (count: number) =>
         LB_DATABASE_URL: url,
         LB_REPLICA_ID: `p${i}`,
         LB_ADMIN_TOKEN: ADMIN,
-        LB_ADMIN_RATE_LIMIT_RPM: "100000"
+        LB_ADMIN_RATE_LIMIT_RPM: "100000",
+        ...env
       }))
     }
     return started
@@ -93,10 +94,11 @@ describe("replicas as processes", () => {
       yield* within(1_000, Effect.map(chat(b!, secret), (r) => r.status === 200))
     }), 90_000)
 
-  it.scopedLive("PostgreSQL restarted under traffic: proxying goes on, admin writes fail fast meanwhile and work after", () =>
+  it.scopedLive("PostgreSQL restarted under traffic: proxying goes on, admin writes fail fast meanwhile and work after; listeners reconnect", () =>
     Effect.gen(function*() {
       const upstream = yield* simScoped({ models: ["m1"], outputTokens: 2 })
-      const [a] = yield* replicas(1)
+      // No periodic reload within the test: what carries the last change is the reconnected listener.
+      const [a, b] = yield* replicas(2, { LB_CONFIG_RELOAD_SECONDS: "600" })
       yield* call(a!, "POST", "/admin/api/endpoints", { name: "e", base_url: upstream.baseUrl, connected: true })
       postgres.pgStop()
       try {
@@ -110,5 +112,8 @@ describe("replicas as processes", () => {
       }
       yield* within(10_000, Effect.map(call(a!, "PATCH", "/admin/api/routing", { mode: "priority" }), (r) => r.status === 200))
       expect((yield* chat(a!)).status).toBe(200)
+      // B's listener lost its connection too; it is back and hears A's changes again.
+      yield* within(10_000, Effect.map(call(a!, "PATCH", "/admin/api/routing", { mode: "percentage" }), (r) => r.status === 200))
+      yield* within(1_000, Effect.map(call(b!, "GET", "/admin/api/state"), (r) => r.body?.routing_mode === "percentage"))
     }), 90_000)
 })
