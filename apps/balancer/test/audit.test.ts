@@ -30,6 +30,7 @@ describe("audit log", () => {
         max_concurrent: 0,
         timeout: null,
         verify_tls: true,
+        metrics_url: null,
         pos_x: 0,
         pos_y: 0
       }
