@@ -72,7 +72,8 @@ describe("editor performance figures", () => {
   const firstPaint = async () => {
     const { page } = browser
     await page.reload()
-    await page.waitForFunction(`performance.getEntriesByName(${JSON.stringify(PAINT_MARK)}).length > 0`, undefined, { timeout: 30_000 })
+    // a function, not a string: a string predicate is compiled in the page, which its CSP (no 'unsafe-eval') refuses
+    await page.waitForFunction((mark) => performance.getEntriesByName(mark).length > 0, PAINT_MARK, { timeout: 30_000 })
     return page.evaluate(`(() => {
       const nav = performance.getEntriesByType("navigation")[0]
       const script = performance.getEntriesByType("resource").find((r) => r.name.endsWith(".js"))
