@@ -1,10 +1,10 @@
 /**
- * Real PostgreSQL and Redis for tests: each started from Debian's binaries on a free port in a temp
+ * A real PostgreSQL for tests: started from Debian's binaries on a free port in a temp
  * folder (never the system services) and stopped by the caller. We run as root and PostgreSQL refuses
  * to, so its cluster belongs to `nobody` and its commands run through setpriv.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process"
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -12,8 +12,6 @@ import { join } from "node:path"
 const PG_BIN = "/usr/lib/postgresql/15/bin"
 const NOBODY = 65534
 const NOGROUP = 65534
-
-export const enginesAvailable = existsSync(join(PG_BIN, "initdb")) && existsSync("/usr/bin/redis-server")
 
 export const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -91,44 +89,5 @@ export const startPostgres = async (): Promise<Postgres> => {
       await new Promise((resolve) => setTimeout(resolve, pausedMs))
       pgStart()
     }
-  }
-}
-
-export interface Redis {
-  readonly port: number
-  readonly url: string
-  readonly stop: () => Promise<void>
-}
-
-export const startRedis = async (): Promise<Redis> => {
-  const port = await freePort()
-  const dir = mkdtempSync(join(tmpdir(), "lb-redis-"))
-  const child: ChildProcess = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
-    { stdio: ["ignore", "pipe", "pipe"] }
-  )
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("redis-server did not start within 10 s")), 10_000)
-    child.stdout!.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("Ready to accept connections")) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}`)))
-  })
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.once("exit", () => {
-          rmSync(dir, { recursive: true, force: true })
-          resolve()
-        })
-        child.kill("SIGTERM")
-      })
   }
 }
