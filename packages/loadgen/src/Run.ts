@@ -168,7 +168,12 @@ const makeRun = (settings: RunSettings, options: RunOptions): Effect.Effect<RunR
           clearInterval(ticker)
           options.signal?.removeEventListener("abort", onAbort)
           const now = performance.now()
-          if (now - lastTick > 50) options.onPoint?.(tracker.tick((now - startedAt) / 1000, (now - lastTick) / 1000))
+          // The closing point carries the final counts: skipped only when the last tick was moments ago and
+          // nothing has happened since (workers may report their last sends just after a tick).
+          const last = tracker.series.at(-1)
+          const { completed, failed, sent } = tracker.counts
+          const unchanged = last !== undefined && last.sent === sent && last.completed === completed && last.failed === failed
+          if (now - lastTick > 50 || !unchanged) options.onPoint?.(tracker.tick((now - startedAt) / 1000, (now - lastTick) / 1000))
           resume(Effect.succeed(driver))
         }
       }
