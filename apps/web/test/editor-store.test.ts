@@ -216,6 +216,21 @@ describe("editor store", () => {
     expect([server.endpoints[0]!.pos_x, state.endpoints[0]!.pos_x]).toEqual([0, 0])
   })
 
+  it("undoes the edit still waiting for its answer, not the one before it", async () => {
+    const { server, state, actions } = await setup()
+    const a = (await actions.createEndpoint({ name: "gpu-a", base_url: "http://127.0.0.1:9001/v1" }))!
+    await actions.connect("default", a.id)
+    await actions.setRoutingMode("priority")
+    const release = server.holdCalls()
+    const unwired = actions.disconnect("default", a.id)
+    const undone = actions.undo() // pressed before the server answered the unwire
+    release()
+    expect(await unwired).toBe(true)
+    expect(await undone).toBe(true)
+    expect([server.endpoints[0]!.connected, state.routingMode]).toEqual([true, "priority"])
+    expect(state.history).toEqual({ undo: 3, redo: 1 })
+  })
+
   it("keeps a failed undo on the stack", async () => {
     const { server, state, actions, toasts } = await setup()
     await actions.setRoutingMode("priority")

@@ -128,6 +128,11 @@ export const createEditorStore = (options: EditorOptions) => {
     wiringFrom: null
   })
   const history = createHistory((sizes) => setState("history", sizes))
+  /** An edit action whose undo entry Ctrl+Z waits for. */
+  const recorded =
+    <Args extends ReadonlyArray<unknown>, A>(action: (...args: Args) => Promise<A>) =>
+    (...args: Args) =>
+      history.edit(() => action(...args))
   const pending = new Pending()
   /** The last state the server told us, with the answers of our own calls folded in. */
   let snapshot: LiveState | null = null
@@ -400,7 +405,7 @@ export const createEditorStore = (options: EditorOptions) => {
       }),
 
     /** On drop: one PATCH per moved node, one undo entry for the whole move. */
-    commitMoves: async (moves: ReadonlyArray<{ readonly key: string; readonly from: Position; readonly to: Position }>) => {
+    commitMoves: recorded(async (moves: ReadonlyArray<{ readonly key: string; readonly from: Position; readonly to: Position }>) => {
       const real = moves.filter((m) => m.from.x !== m.to.x || m.from.y !== m.to.y)
       const place = (ids: { resolve: (id: string) => string } | null, which: "from" | "to") =>
         Promise.all(
@@ -424,9 +429,9 @@ export const createEditorStore = (options: EditorOptions) => {
         })
       }
       return ok
-    },
+    }),
 
-    updateEndpoint: async (id: string, changes: EndpointChanges) => {
+    updateEndpoint: recorded(async (id: string, changes: EndpointChanges) => {
       const before = findEndpoint(id)
       clearFieldErrors()
       const ok = await raw.updateEndpoint(id, changes)
@@ -446,9 +451,9 @@ export const createEditorStore = (options: EditorOptions) => {
         }
       }
       return ok
-    },
+    }),
 
-    createEndpoint: async (input: EndpointInput) => {
+    createEndpoint: recorded(async (input: EndpointInput) => {
       clearFieldErrors()
       const endpoint = await raw.createEndpoint(input)
       if (endpoint === null) return null
@@ -463,9 +468,9 @@ export const createEditorStore = (options: EditorOptions) => {
         }
       })
       return endpoint
-    },
+    }),
 
-    deleteEndpoint: async (id: string) => {
+    deleteEndpoint: recorded(async (id: string) => {
       const before = findEndpoint(id)
       const wiredTo = (snapshot?.incoming_blocks ?? []).filter((b) => b.id !== DEFAULT_BLOCK && b.endpoint_ids.includes(id)).map((b) => b.id)
       const ok = await raw.deleteEndpoint(id)
@@ -483,9 +488,9 @@ export const createEditorStore = (options: EditorOptions) => {
         })
       }
       return ok
-    },
+    }),
 
-    updateBlock: async (id: string, changes: BlockChanges) => {
+    updateBlock: recorded(async (id: string, changes: BlockChanges) => {
       const before = findBlock(id)
       clearFieldErrors()
       const ok = await raw.updateBlock(id, changes)
@@ -498,9 +503,9 @@ export const createEditorStore = (options: EditorOptions) => {
         })
       }
       return ok
-    },
+    }),
 
-    createBlock: async (input: BlockInput) => {
+    createBlock: recorded(async (input: BlockInput) => {
       clearFieldErrors()
       const block = await raw.createBlock(input)
       if (block === null) return null
@@ -515,9 +520,9 @@ export const createEditorStore = (options: EditorOptions) => {
         }
       })
       return block
-    },
+    }),
 
-    deleteBlock: async (id: string) => {
+    deleteBlock: recorded(async (id: string) => {
       const before = findBlock(id)
       const ok = await raw.deleteBlock(id)
       if (ok && before !== undefined) {
@@ -532,9 +537,9 @@ export const createEditorStore = (options: EditorOptions) => {
         })
       }
       return ok
-    },
+    }),
 
-    setRoutingMode: async (mode: RoutingMode) => {
+    setRoutingMode: recorded(async (mode: RoutingMode) => {
       const before = state.routingMode
       if (before === mode) return true
       const ok = await raw.setRoutingMode(mode)
@@ -546,10 +551,10 @@ export const createEditorStore = (options: EditorOptions) => {
         })
       }
       return ok
-    },
+    }),
 
     /** Draws a wire from a block to an endpoint; refuses duplicates. */
-    connect: async (blockId: string, endpointId: string) => {
+    connect: recorded(async (blockId: string, endpointId: string) => {
       const block = state.blocks.find((b) => b.id === blockId)
       if (block === undefined || block.endpoint_ids.includes(endpointId)) return false
       const ok = await raw.setWire(blockId, endpointId, true)
@@ -561,9 +566,9 @@ export const createEditorStore = (options: EditorOptions) => {
         })
       }
       return ok
-    },
+    }),
 
-    disconnect: async (blockId: string, endpointId: string) => {
+    disconnect: recorded(async (blockId: string, endpointId: string) => {
       const ok = await raw.setWire(blockId, endpointId, false)
       if (ok) {
         if (state.selection.wire === wireKey(blockId, endpointId)) setState("selection", "wire", null)
@@ -574,7 +579,7 @@ export const createEditorStore = (options: EditorOptions) => {
         })
       }
       return ok
-    },
+    }),
 
     /** Deletes whatever is selected: the wire, or the nodes (the default block cannot be deleted). */
     deleteSelection: async () => {

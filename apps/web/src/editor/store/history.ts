@@ -2,7 +2,8 @@
  * Undo / redo of editor edits. Each entry undoes and redoes itself with real API calls. Deleting and
  * re-creating something gives it a new id, so entries name things by their first id and resolve it
  * through `ids` when they run. Runs are serialised: pressing Ctrl+Z three times undoes three edits
- * in order.
+ * in order, and each waits for the edits still in flight (Ctrl+Z right after Delete undoes that delete,
+ * even when its answer has not arrived yet).
  */
 export interface IdMap {
   /** The current id of what was first known by `id`. */
@@ -19,6 +20,8 @@ export interface Command {
 
 export interface History {
   readonly push: (command: Command) => void
+  /** Runs an edit that may push; undo and redo started meanwhile wait for it to end. */
+  readonly edit: <A>(run: () => Promise<A>) => Promise<A>
   /** Undoes the latest edit; false when there was none. A failed undo stays on the undo stack. */
   readonly undo: () => Promise<boolean>
   readonly redo: () => Promise<boolean>
@@ -76,6 +79,11 @@ export const createHistory = (onChange: (sizes: { undo: number; redo: number }) 
       if (past.length > limit) past.shift()
       future.length = 0
       changed()
+    },
+    edit: (run) => {
+      const result = run()
+      tail = Promise.allSettled([tail, result])
+      return result
     },
     undo: () => step(past, future, (c) => c.undo(ids)),
     redo: () => step(future, past, (c) => c.redo(ids)),
