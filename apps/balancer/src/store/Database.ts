@@ -6,34 +6,15 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
+import { sqliteLayer } from "@llmlb/store"
 import { Duration, Effect, Layer, Option } from "effect"
-import { mkdirSync } from "node:fs"
-import { dirname } from "node:path"
 import pg from "pg"
 import { LbConfig } from "../Config.js"
-import { pgMigrations } from "./migrations-pg.js"
-import { migrations } from "./migrations.js"
+import { migrations, pgMigrations } from "./migrations.js"
 
-const SqliteClientLive = Layer.unwrapEffect(
-  Effect.gen(function*() {
-    const { dbPath } = yield* LbConfig
-    yield* Effect.try({
-      try: () => mkdirSync(dirname(dbPath), { recursive: true }),
-      catch: (cause) => new Error(`LB_DB_PATH: cannot create the folder of ${dbPath}: ${String(cause)}`)
-    })
-    return SqliteClient.layer({ filename: dbPath })
-  })
+const SqliteLive = Layer.unwrapEffect(
+  Effect.map(LbConfig, ({ dbPath }) => sqliteLayer({ filename: dbPath, setting: "LB_DB_PATH", migrations }))
 )
-
-const SqliteMigratorLive = SqliteMigrator.layer({ loader: migrations }).pipe(Layer.provide(NodeContext.layer))
-
-/** better-sqlite3 turns them on by default; said here so that ON DELETE CASCADE never rests on a build flag. */
-const ForeignKeysLive = Layer.effectDiscard(
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql`PRAGMA foreign_keys = ON`).pipe(Effect.orDie)
-)
-
-const SqliteLive = Layer.merge(SqliteMigratorLive, ForeignKeysLive).pipe(Layer.provideMerge(SqliteClientLive))
 
 /** BIGINT (counters, audit ids) as numbers, like SQLite's INTEGER: our values stay far below 2^53. */
 const pgTypes = {

@@ -2,14 +2,8 @@
  * Numbered migrations, bundled with the code (no files to ship beside dist/main.js).
  * Append new ones; never edit one that has shipped.
  */
-import { Migrator, SqlClient } from "@effect/sql"
-import { Effect } from "effect"
-
-const migration = (statements: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    for (const statement of statements) yield* sql.unsafe(statement)
-  })
+import { Migrator } from "@effect/sql"
+import { migration } from "@llmlb/store"
 
 export const migrations = Migrator.fromRecord({
   "0001_saved_configurations": migration([

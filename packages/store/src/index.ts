@@ -1,0 +1,2 @@
+export { migration } from "./Migration.js"
+export { sqliteLayer, type SqliteOptions } from "./Sqlite.js"
