@@ -4,10 +4,12 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { simScoped } from "@llmlb/upstream-sim"
-import { Duration, Effect } from "effect"
+import { Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { type Balancer, startBalancer } from "./support/Balancer.js"
 import { type Postgres, startPostgres } from "./support/Engines.js"
+import { parseScrape } from "./support/Prometheus.js"
+import { within } from "./support/within.js"
 
 let postgres: Postgres
 beforeAll(async () => {
@@ -15,16 +17,6 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(() => postgres?.stop())
 
-/** How long until `check` holds, polling every 20 ms for at most `limitMs`; fails past it. */
-const within = (limitMs: number, check: Effect.Effect<boolean>) =>
-  Effect.gen(function*() {
-    const start = performance.now()
-    while (performance.now() - start < limitMs) {
-      if (yield* check) return performance.now() - start
-      yield* Effect.sleep(Duration.millis(20))
-    }
-    return yield* Effect.die(new Error(`not within ${limitMs} ms`))
-  })
 
 const chat = (lb: Balancer, token?: string) =>
   lb.fetch("POST", "/v1/chat/completions", {
@@ -42,6 +34,20 @@ const replicas = (count: number, env: Record<string, string> = {}) =>
     }
     return started
   })
+
+const requests = (lb: Balancer) => Effect.map(lb.admin("GET", "/state"), (r) => r.body.global.requests as number)
+
+/** Two replicas with fast flushes, an endpoint; 1 request through B, 3 through A, and both answer 4 in total. */
+const oneThroughBThreeThroughA = Effect.gen(function*() {
+  const upstream = yield* simScoped({ models: ["m1"], outputTokens: 2 })
+  const [a, b] = yield* replicas(2, { LB_STATS_FLUSH_SECONDS: "0.2" })
+  yield* a!.admin("POST", "/endpoints", { name: "e", base_url: upstream.baseUrl, connected: true })
+  yield* within(1_000, Effect.map(chat(b!), (r) => r.status === 200))
+  for (let i = 0; i < 3; i++) expect((yield* chat(a!)).status).toBe(200)
+  // Both answer 4 once each has flushed and read the other's deltas.
+  yield* within(3_000, Effect.map(Effect.all([requests(a!), requests(b!)]), ([x, y]) => x === 4 && y === 4))
+  return { upstream, a: a!, b: b! }
+})
 
 describe("several replicas on PostgreSQL", () => {
   it.scopedLive("each replica names itself in /health", () =>
@@ -84,18 +90,29 @@ describe("several replicas on PostgreSQL", () => {
 
   it.scopedLive("cumulative counters are the cluster's totals on every replica; reset-stats resets all", () =>
     Effect.gen(function*() {
-      const upstream = yield* simScoped({ models: ["m1"], outputTokens: 2 })
-      const [a, b] = yield* replicas(2, { LB_STATS_FLUSH_SECONDS: "0.2" })
-      yield* a!.admin("POST", "/endpoints", { name: "e", base_url: upstream.baseUrl, connected: true })
-      yield* within(1_000, Effect.map(chat(b!), (r) => r.status === 200))
-      for (let i = 0; i < 3; i++) expect((yield* chat(a!)).status).toBe(200)
-      const requests = (lb: Balancer) => Effect.map(lb.admin("GET", "/state"), (r) => r.body.global.requests as number)
-      // 1 through B, 3 through A: both answer 4 once each has flushed and read the other's deltas.
-      yield* within(3_000, Effect.map(Effect.all([requests(a!), requests(b!)]), ([x, y]) => x === 4 && y === 4))
-      expect((yield* a!.admin("POST", "/reset-stats")).status).toBe(200)
-      yield* within(3_000, Effect.map(Effect.all([requests(a!), requests(b!)]), ([x, y]) => x === 0 && y === 0))
-      expect((yield* chat(b!)).status).toBe(200)
-      expect((yield* chat(a!)).status).toBe(200)
-      yield* within(3_000, Effect.map(Effect.all([requests(a!), requests(b!)]), ([x, y]) => x === 2 && y === 2))
+      const { a, b } = yield* oneThroughBThreeThroughA
+      expect((yield* a.admin("POST", "/reset-stats")).status).toBe(200)
+      yield* within(3_000, Effect.map(Effect.all([requests(a), requests(b)]), ([x, y]) => x === 0 && y === 0))
+      expect((yield* chat(b)).status).toBe(200)
+      expect((yield* chat(a)).status).toBe(200)
+      yield* within(3_000, Effect.map(Effect.all([requests(a), requests(b)]), ([x, y]) => x === 2 && y === 2))
+    }), 60_000)
+
+  it.scopedLive("each replica's /metrics carries replica=\"<id>\" on every sample and counts only its own traffic", () =>
+    Effect.gen(function*() {
+      const { upstream, a, b } = yield* oneThroughBThreeThroughA
+      // Both hold the cluster's totals now, but each exports its own, so that Prometheus' sum over the replicas is the cluster's.
+      const scrape = (lb: Balancer) => Effect.map(lb.fetch("GET", "/metrics"), (r) => parseScrape(r.body as string))
+      const [ma, mb] = [yield* scrape(a), yield* scrape(b)]
+      const perRequest = upstream.counters().promptTokens / 4
+      for (const [m, id, own] of [[ma, "r0", 3], [mb, "r1", 1]] as const) {
+        const samples = m.text.split("\n").filter((line) => line !== "" && !line.startsWith("#"))
+        expect(samples.length).toBeGreaterThan(20)
+        expect(samples.filter((line) => !line.includes(`replica="${id}"`))).toEqual([])
+        expect(m.value("lb_endpoint_requests_total", { replica: id, endpoint: "e", status: "200" })).toBe(own)
+        expect(m.value("lb_endpoint_tokens_total", { replica: id, endpoint: "e", type: "prompt" })).toBe(own * perRequest)
+        expect(m.value("lb_endpoint_tokens_total", { replica: id, endpoint: "e", type: "completion" })).toBe(own * 2)
+        expect(m.value("lb_request_duration_seconds_count", { replica: id, endpoint: "e", stream: "false" })).toBe(own)
+      }
     }), 60_000)
 })

@@ -5,8 +5,9 @@
  */
 import type { Endpoint } from "@llmlb/core"
 import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import * as Prom from "prom-client"
+import { LbConfig } from "../Config.js"
 import { Cooldowns } from "../routing/Cooldowns.js"
 import { EngineMetrics } from "../routing/EngineMetrics.js"
 import { RoutingEngine } from "../routing/RoutingEngine.js"
@@ -38,8 +39,36 @@ export class Metrics extends Effect.Service<Metrics>()("Metrics", {
     const routing = yield* RoutingEngine
     const cooldowns = yield* Cooldowns
     const engines = yield* EngineMetrics
+    const { databaseUrl, replicaId } = yield* LbConfig
     const registry = new Prom.Registry()
+    // Added when the text is written, so the hot path's series stay as they are.
+    registry.setDefaultLabels({ replica: replicaId })
     Prom.collectDefaultMetrics({ register: registry })
+
+    /**
+     * The cumulative counts to export. One process on SQLite owns the stored totals (kept across restarts);
+     * a replica on PostgreSQL holds the cluster's totals, so it exports what it counted itself, and
+     * summing the replicas' series gives the cluster's.
+     */
+    const counts = Option.isSome(databaseUrl)
+      ? {
+        endpoint: (id: string) => {
+          const own = stats.own(id)
+          return {
+            prompt: own.promptTokens,
+            completion: own.completionTokens,
+            avgLatency: own.requests === 0 ? 0 : own.latencySeconds / own.requests
+          }
+        },
+        estimated: stats.ownEstimatedTokens
+      }
+      : {
+        endpoint: (id: string) => {
+          const s = stats.endpoint(id)
+          return { prompt: s.prompt_tokens, completion: s.completion_tokens, avgLatency: s.avg_latency_seconds }
+        },
+        estimated: stats.estimatedTokens
+      }
 
     /** A gauge or counter whose samples are computed per endpoint at scrape time. */
     const perEndpoint = (
@@ -69,12 +98,12 @@ export class Metrics extends Effect.Service<Metrics>()("Metrics", {
     }
 
     perEndpoint("counter", "lb_endpoint_tokens_total", "Tokens per endpoint (prompt or completion)", ["type"], (e, set) => {
-      const s = stats.endpoint(e.id)
-      set({ type: "prompt" }, s.prompt_tokens)
-      set({ type: "completion" }, s.completion_tokens)
+      const c = counts.endpoint(e.id)
+      set({ type: "prompt" }, c.prompt)
+      set({ type: "completion" }, c.completion)
     })
     perEndpoint("gauge", "lb_endpoint_avg_latency_seconds", "Average request latency per endpoint", [], (e, set) =>
-      set({}, stats.endpoint(e.id).avg_latency_seconds))
+      set({}, counts.endpoint(e.id).avgLatency))
     perEndpoint("gauge", "lb_endpoint_inflight", "Requests in flight per endpoint", [], (e, set) =>
       set({}, routing.inflight(e.id)))
     perEndpoint("gauge", "lb_endpoint_cooldown", "1 while the endpoint cools down after failures", [], (e, set) =>
@@ -107,7 +136,7 @@ export class Metrics extends Effect.Service<Metrics>()("Metrics", {
       registers: [registry],
       collect() {
         this.reset()
-        this.inc(stats.estimatedTokens())
+        this.inc(counts.estimated())
       }
     })
 

@@ -29,6 +29,14 @@ class Rates {
   }
 }
 
+export interface OwnCounts {
+  requests: number
+  promptTokens: number
+  completionTokens: number
+  estimatedTokens: number
+  latencySeconds: number
+}
+
 class Counters {
   requests = 0
   failures = 0
@@ -39,10 +47,14 @@ class Counters {
   /** Changed since the last `takeChanged`. */
   changed = false
   readonly rates = new Rates()
+  /** What this process counted itself; `restore` leaves it (several replicas: it takes in the cluster's totals). */
+  readonly own: OwnCounts = { requests: 0, promptTokens: 0, completionTokens: 0, estimatedTokens: 0, latencySeconds: 0 }
 
   record(now: number, usage: Usage, latencySeconds: number) {
     this.requests++
     this.latencySeconds += latencySeconds
+    this.own.requests++
+    this.own.latencySeconds += latencySeconds
     this.addTokens(now, usage)
     this.rates.requests.add(now, 1)
   }
@@ -51,6 +63,9 @@ class Counters {
     this.promptTokens += usage.promptTokens
     this.completionTokens += usage.completionTokens
     if (usage.estimated) this.estimatedTokens += usage.completionTokens
+    this.own.promptTokens += usage.promptTokens
+    this.own.completionTokens += usage.completionTokens
+    if (usage.estimated) this.own.estimatedTokens += usage.completionTokens
     this.changed = true
     this.rates.tokens.add(now, OpenAi.totalTokens(usage))
   }
@@ -147,6 +162,13 @@ export class Stats extends Effect.Service<Stats>()("Stats", {
         }
       },
       estimatedTokens: () => sum("estimatedTokens"),
+      /** This process's own counts for an endpoint since it started or the last reset (read only). */
+      own: (endpointId: string): Readonly<OwnCounts> => (perEndpoint.get(endpointId) ?? none).own,
+      ownEstimatedTokens: () => {
+        let total = 0
+        for (const counters of perEndpoint.values()) total += counters.own.estimatedTokens
+        return total
+      },
       /** Start-up: the stored counters (rates start empty). */
       restore: (stored: ReadonlyArray<EndpointCounters>) => {
         for (const row of stored) of(row.endpoint_id).restore(row)
