@@ -18,6 +18,7 @@ import { AdminGuard } from "./protection/AdminGuard.js"
 import { ClientAuth } from "./protection/ClientAuth.js"
 import { ClientTokens } from "./protection/ClientTokens.js"
 import { Cors } from "./protection/Cors.js"
+import { RedisLimits } from "./protection/RedisLimits.js"
 import { ResponseCache } from "./protection/ResponseCache.js"
 import { DataPlane } from "./proxy/DataPlane.js"
 import { Relay } from "./proxy/Relay.js"
@@ -53,6 +54,8 @@ export const BalancerLive = BalancerServer.Default.pipe(
   Layer.provide(ConfigSync.Default),
   // Write-behind stores: above the database, so that their last flush at shutdown finds it open.
   Layer.provide([StatsStore.Default, Audit.Default, EventTickets.Default, ClientTokens.Default]),
+  // LB_REDIS_URL: client limits and the admin rate limit shared by the replicas (nothing without it).
+  Layer.provideMerge(RedisLimits.Default),
   Layer.provideMerge(ResponseCache.Default),
   Layer.provideMerge(Metrics.Default),
   Layer.provideMerge(RoutingEngine.Default),

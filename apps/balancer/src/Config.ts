@@ -120,6 +120,14 @@ export const LbConfigSchema = Config.all({
   ),
   /** PostgreSQL: seconds between full reloads of the configuration (the safety net under LISTEN/NOTIFY). */
   configReloadSeconds: positiveSeconds("LB_CONFIG_RELOAD_SECONDS", 5),
+  /** redis://...: client tokens' rpm/tpm limits and the admin rate limit are counted there, shared by every replica. */
+  redisUrl: Config.option(Config.redacted("LB_REDIS_URL")).pipe(
+    Config.map(Option.filter((url) => Redacted.value(url).trim() !== ""))
+  ),
+  /** Redis unreachable: `open` admits requests that need a limit (warned, counted), `closed` answers them 503. */
+  redisFailure: Config.literal("open", "closed")("LB_REDIS_FAILURE").pipe(Config.withDefault("open" as const)),
+  /** Milliseconds a Redis call may take before the failure policy applies. */
+  redisTimeoutMs: positiveInt("LB_REDIS_TIMEOUT_MS", 100),
   logLevel,
   failThreshold: positiveInt("LB_FAIL_THRESHOLD", 3),
   cooldownSeconds: positiveSeconds("LB_COOLDOWN_SECONDS", 20),

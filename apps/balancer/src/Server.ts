@@ -52,8 +52,11 @@ export class BalancerServer extends Effect.Service<BalancerServer>()("BalancerSe
       if (cors.handle(req, res)) return
       const url = req.url!
       if (isDataPlane(url)) dataPlane.handle(req, res)
-      else if (adminGuard.handle(req, res)) return
-      else if (isAdminApi(url) || !editor.handle(req, res)) controlPlane(req, res)
+      else {
+        adminGuard.handle(req, res, () => {
+          if (isAdminApi(url) || !editor.handle(req, res)) controlPlane(req, res)
+        })
+      }
     })
 
     yield* Effect.async<void, Error>((resume) => {

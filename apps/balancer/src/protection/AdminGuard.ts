@@ -5,7 +5,8 @@
  * OpenAPI document included):
  * - at most LB_ADMIN_RATE_LIMIT_RPM requests per client address (an IPv6 client: its /64) over a
  *   sliding minute, else 429 with `Retry-After`. Every request counts once, whether its token is
- *   right or not; refused ones do not count, so a client that waits as told gets in.
+ *   right or not; refused ones do not count, so a client that waits as told gets in. With
+ *   LB_REDIS_URL the count is shared by every replica (while Redis fails, each counts its own).
  * - a declared body over LB_MAX_REQUEST_BODY_BYTES gets 413 before any of it is read;
  * - a payload (POST, PATCH, ...) of another type than JSON gets 415: the API reads nothing else.
  * Refusals carry `{"message"}` like the API's own errors, and close the connection (a body may still
@@ -18,6 +19,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:
 import { ClientAddress } from "../http/ClientAddress.js"
 import { LbConfig } from "../Config.js"
 import { sendJson } from "../http/Json.js"
+import { limitKeys, RedisLimits } from "./RedisLimits.js"
 
 /**
  * Client addresses tracked at most; beyond it the least recently seen is forgotten. Each costs about
@@ -63,13 +65,12 @@ export class AdminGuard extends Effect.Service<AdminGuard>()("AdminGuard", {
     const config = yield* LbConfig
     const addresses = yield* ClientAddress
     const clock = yield* Effect.clock
+    const { shared } = yield* RedisLimits
+    /** Counted here without Redis; with it, only while Redis fails (the limit then holds per replica). */
     const limits = new MinuteLimits(config.adminRateLimitRpm, MAX_TRACKED_ADDRESSES)
 
-    /** Answers a request the admin API must not see (true when it did); anything else is left alone. */
-    const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
-      if (!isAdminApi(req.url!)) return false
-      const address = addresses.ofNode(req) ?? "unknown"
-      const waitMs = limits.take(Address.limitKey(address), clock.unsafeCurrentTimeMillis())
+    /** What the rate limit left to check; answers whether the request was refused. */
+    const checkRest = (req: IncomingMessage, res: ServerResponse, address: string, waitMs: number): boolean => {
       if (waitMs > 0) {
         const seconds = Math.ceil(waitMs / 1000)
         return refuse(
@@ -89,6 +90,28 @@ export class AdminGuard extends Effect.Service<AdminGuard>()("AdminGuard", {
         return refuse(res, 415, "UnsupportedMediaType", "The admin API takes JSON bodies only: send Content-Type: application/json")
       }
       return false
+    }
+
+    /**
+     * Answers a request the admin API must not see; anything else goes on to `next`, at once or (with
+     * Redis) once the shared count has answered.
+     */
+    const handle = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+      if (!isAdminApi(req.url!)) return next()
+      const address = addresses.ofNode(req) ?? "unknown"
+      const key = Address.limitKey(address)
+      const local = () => limits.take(key, clock.unsafeCurrentTimeMillis())
+      if (shared === undefined) {
+        if (!checkRest(req, res, address, local())) next()
+        return
+      }
+      shared.take(limitKeys(`admin:${key}`), config.adminRateLimitRpm).then((waitMs) => {
+        if (!checkRest(req, res, address, waitMs ?? local())) next()
+      }).catch((error: unknown) => {
+        // A bug in what follows, not Redis (its failures answer undefined): keep it in the log.
+        Effect.runFork(Effect.logError("admin request error", error))
+        res.destroy()
+      })
     }
 
     return { handle } as const

@@ -15,7 +15,9 @@ import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { LbConfig } from "../Config.js"
 import { flushInBackground } from "../observability/Background.js"
 import { type TokenRecord, TokenRepo } from "../store/TokenRepo.js"
-import { ClientLimits } from "./ClientLimits.js"
+import { ClientLimits, type Limits } from "./ClientLimits.js"
+import { RedisLimits, type SharedStore } from "./RedisLimits.js"
+import { SharedClientLimits } from "./SharedClientLimits.js"
 
 export const sha256 = (value: string) => createHash("sha256").update(value).digest("hex")
 
@@ -26,7 +28,7 @@ export interface Client {
   /** The incoming block its requests enter, whatever their path; null = by path, else default. */
   readonly blockId: string | null
   /** Undefined when unlimited. */
-  readonly limits: ClientLimits | undefined
+  readonly limits: Limits | undefined
 }
 
 /** A managed token in memory. `client` is replaced when its settings change. */
@@ -44,11 +46,17 @@ const generateSecret = () => `sk-lb-${randomBytes(32).toString("base64url")}`
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
-const clientOf = (record: TokenRecord, previous: ClientLimits | undefined): Client => ({
-  id: `token-${record.id}`,
-  blockId: record.block_id,
-  limits: ClientLimits.of(record.rpm_limit, record.tpm_limit, previous)
-})
+/** A token's client; its limits counted in Redis when `shared` is set, else here (carrying over `previous`). */
+const clientOf = (record: TokenRecord, previous: Limits | undefined, shared: SharedStore | undefined): Client => {
+  const id = `token-${record.id}`
+  return {
+    id,
+    blockId: record.block_id,
+    limits: shared === undefined
+      ? ClientLimits.of(record.rpm_limit, record.tpm_limit, previous)
+      : SharedClientLimits.of(shared, id, record.rpm_limit, record.tpm_limit)
+  }
+}
 
 const unknownBlock = (blockId: string | null) =>
   new BadRequest({ message: `block_id: no incoming block with id ${blockId}` })
@@ -57,6 +65,7 @@ export class ClientTokens extends Effect.Service<ClientTokens>()("ClientTokens",
   scoped: Effect.gen(function*() {
     const { clientTokens } = yield* LbConfig
     const repo = yield* TokenRepo
+    const { shared } = yield* RedisLimits
     const lock = yield* Effect.makeSemaphore(1)
 
     /** LB_CLIENT_TOKENS: no block, no limits. */
@@ -77,7 +86,7 @@ export class ClientTokens extends Effect.Service<ClientTokens>()("ClientTokens",
 
     for (const record of yield* repo.list) {
       const storedMs = record.last_used_at === null ? null : Date.parse(record.last_used_at)
-      track({ record, client: clientOf(record, undefined), lastUsedMs: storedMs, storedMs })
+      track({ record, client: clientOf(record, undefined, shared), lastUsedMs: storedMs, storedMs })
     }
 
     const toPublic = ({ lastUsedMs, record }: Managed): ClientToken.ClientToken => ({
@@ -145,7 +154,7 @@ export class ClientTokens extends Effect.Service<ClientTokens>()("ClientTokens",
           token_hash: digest
         }
         if (!(yield* repo.insert(record))) return yield* Effect.fail(unknownBlock(record.block_id))
-        const token: Managed = { record, client: clientOf(record, undefined), lastUsedMs: null, storedMs: null }
+        const token: Managed = { record, client: clientOf(record, undefined, shared), lastUsedMs: null, storedMs: null }
         track(token)
         return { ...toPublic(token), token: secret } satisfies ClientToken.ClientTokenCreated
       }).pipe(lock.withPermits(1))
@@ -157,7 +166,7 @@ export class ClientTokens extends Effect.Service<ClientTokens>()("ClientTokens",
         const record: TokenRecord = { ...token.record, ...patch }
         if (!(yield* repo.update(record))) return yield* Effect.fail(unknownBlock(record.block_id))
         token.record = record
-        token.client = clientOf(record, token.client.limits)
+        token.client = clientOf(record, token.client.limits, shared)
         track(token)
         return toPublic(token)
       }).pipe(lock.withPermits(1))
@@ -183,11 +192,11 @@ export class ClientTokens extends Effect.Service<ClientTokens>()("ClientTokens",
         const token = managed.get(record.id)
         if (token === undefined) {
           const storedMs = record.last_used_at === null ? null : Date.parse(record.last_used_at)
-          track({ record, client: clientOf(record, undefined), lastUsedMs: storedMs, storedMs })
+          track({ record, client: clientOf(record, undefined, shared), lastUsedMs: storedMs, storedMs })
         } else {
           if (JSON.stringify({ ...record, last_used_at: null }) !== JSON.stringify({ ...token.record, last_used_at: null })) {
             token.record = record
-            token.client = clientOf(record, token.client.limits)
+            token.client = clientOf(record, token.client.limits, shared)
           }
           track(token)
         }

@@ -14,6 +14,7 @@ import { LbConfig } from "../Config.js"
 import { Metrics } from "../observability/Metrics.js"
 import { childSpan, endSpan, parentContext, Tracing } from "../observability/Tracing.js"
 import { type Client, ClientAuth } from "../protection/ClientAuth.js"
+import { LimitRefusal } from "../protection/ClientLimits.js"
 import { ResponseCache } from "../protection/ResponseCache.js"
 import { ModelCatalog } from "../routing/ModelCatalog.js"
 import { chainOf } from "../routing/PrefixHash.js"
@@ -185,9 +186,11 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         return forward(req, res, route, block, client.id, startedAt, excludedMs, raw, body, promptEstimate, estimate)
       }
       // A limited client holds its estimate while the request runs, and is charged its real usage at the end.
-      const held = limits.admit(res, Date.now(), estimate)
-      if (typeof held !== "number") {
-        return Respond.sendError(res, 429, "rate_limit_error", "rate_limit_exceeded", held.message, {
+      // Counted in this process synchronously; with Redis (shared by the replicas) one awaited call.
+      const admission = limits.admit(res, Date.now(), estimate)
+      const held = admission instanceof Promise ? await admission : admission
+      if (held instanceof LimitRefusal) {
+        return Respond.sendError(res, held.status, held.type, held.code, held.message, {
           headers: { "retry-after": String(held.retryAfterSeconds) }
         })
       }

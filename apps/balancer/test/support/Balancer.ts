@@ -49,6 +49,12 @@ const databaseFor = (dbPath: string, factory: () => string) => {
   return url
 }
 
+/** Settings every balancer started here gets unless a test gives its own (a whole test file run on Redis). */
+let sharedEnv: Record<string, string> = {}
+export const useSharedEnv = (env: Record<string, string>) => {
+  sharedEnv = env
+}
+
 export const startBalancer = (env: Record<string, string> = {}, dbPath = tempDbPath()) =>
   Effect.gen(function*() {
     const provider = ConfigProvider.fromMap(
@@ -59,6 +65,7 @@ export const startBalancer = (env: Record<string, string> = {}, dbPath = tempDbP
         ...(databaseFactory !== undefined && env.LB_DATABASE_URL === undefined ? { LB_DATABASE_URL: databaseFor(dbPath, databaseFactory) } : {}),
         LB_ADMIN_TOKEN: ADMIN_TOKEN,
         LB_LOG_LEVEL: "ERROR",
+        ...sharedEnv,
         ...env
       }))
     )

@@ -1,9 +1,9 @@
 /**
- * A real PostgreSQL for tests: started from Debian's binaries on a free port in a temp
+ * Real PostgreSQL and Redis for tests: each started from Debian's binaries on a free port in a temp
  * folder (never the system services) and stopped by the caller. We run as root and PostgreSQL refuses
  * to, so its cluster belongs to `nobody` and its commands run through setpriv.
  */
-import { execFileSync } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -89,5 +89,70 @@ export const startPostgres = async (): Promise<Postgres> => {
       await new Promise((resolve) => setTimeout(resolve, pausedMs))
       pgStart()
     }
+  }
+}
+
+export interface Redis {
+  readonly port: number
+  /** A connection URL to one of its databases (0 to 15; tests that share a server take one each). */
+  readonly url: (db?: number) => string
+  /** Kills the server (its data is gone: it keeps none on disk). */
+  readonly stop: () => Promise<void>
+  /** Starts it again on the same port, empty. */
+  readonly start: () => Promise<void>
+  /** Stops it for good and removes its folder. */
+  readonly close: () => Promise<void>
+  /** Freezes it (SIGSTOP): connections stay open, nothing answers. */
+  readonly pause: () => void
+  readonly resume: () => void
+}
+
+/** redis-server on a free port of 127.0.0.1, no persistence, its working folder a temp one. */
+export const startRedis = async (): Promise<Redis> => {
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), "lb-redis-"))
+  let child: ChildProcess | undefined
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      const started = spawn(
+        "redis-server",
+        ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+        { stdio: ["ignore", "pipe", "pipe"] }
+      )
+      child = started
+      let output = ""
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s:\n${output}`)), 10_000)
+      started.stdout!.on("data", (chunk: Buffer) => {
+        output += chunk.toString()
+        if (output.includes("Ready to accept connections")) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      started.once("exit", (code) => {
+        clearTimeout(timer)
+        reject(new Error(`redis-server exited with ${code}:\n${output}`))
+      })
+    })
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      const running = child
+      if (running === undefined || running.exitCode !== null || running.signalCode !== null) return resolve()
+      running.once("exit", () => resolve())
+      running.kill("SIGCONT")
+      running.kill("SIGKILL")
+    })
+  await start()
+  return {
+    port,
+    url: (db = 0) => `redis://127.0.0.1:${port}/${db}`,
+    start,
+    stop,
+    close: async () => {
+      await stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+    pause: () => child?.kill("SIGSTOP"),
+    resume: () => child?.kill("SIGCONT")
   }
 }
