@@ -5,6 +5,7 @@ import { parse } from "yaml"
 import {
   compose,
   dockerfile,
+  drainTimeoutDefault,
   envFile,
   envNamesReadBy,
   healthcheckCommand,
@@ -14,6 +15,7 @@ import {
   serviceEnv,
   stageEnv
 } from "./support/Repo.js"
+import { find, parseNginx } from "./support/Nginx.js"
 
 const env = envFile(".env.example")
 const { services, networks, volumes } = compose()
@@ -23,6 +25,10 @@ const lpReads = envNamesReadBy("apps/producer/src", /^LP_/)
 const CORE = ["load-balancer", "load-producer", "nginx"]
 const MONITORING = ["prometheus", "grafana"]
 const DEMO = ["sim-fast", "sim-medium", "sim-slow", "demo-setup"]
+const REPLICAS = ["balancer-1", "balancer-2"]
+const SCALE = ["postgres", "redis", ...REPLICAS, "nginx-scale"]
+/** Every service that runs the balancer's image. */
+const BALANCERS = ["load-balancer", ...REPLICAS]
 const ONE_SHOT = new Set(["demo-setup"])
 
 /** The image stage a compose service builds, when it builds one of ours. */
@@ -45,11 +51,12 @@ const inSubnet = (address: string, cidr: string) => {
 }
 
 describe("docker-compose.yml", () => {
-  it("runs the balancer, the producer and nginx by default, monitoring and demo services only in their profiles", () => {
-    expect(Object.keys(services).sort()).toEqual([...CORE, ...MONITORING, ...DEMO].sort())
+  it("runs the balancer, the producer and nginx by default, monitoring, demo and scale services only in their profiles", () => {
+    expect(Object.keys(services).sort()).toEqual([...CORE, ...MONITORING, ...DEMO, ...SCALE].sort())
     for (const name of CORE) expect(services[name]!["profiles"], name).toBeUndefined()
     for (const name of MONITORING) expect(services[name]!["profiles"], name).toEqual(["monitoring"])
     for (const name of DEMO) expect(services[name]!["profiles"], name).toEqual(["demo"])
+    for (const name of SCALE) expect(services[name]!["profiles"], name).toEqual(["scale"])
   })
 
   it("hardens every service: no privilege gain, no capabilities, read-only root with a tmpfs /tmp, 512 MB, rotated JSON logs", () => {
@@ -81,6 +88,8 @@ describe("docker-compose.yml", () => {
     const built = Object.entries(services).filter(([, s]) => s["build"] !== undefined)
     expect(Object.fromEntries(built.map(([name, s]) => [name, `${s["build"].dockerfile}#${s["build"].target}`]))).toEqual({
       "load-balancer": "docker/balancer.Dockerfile#balancer",
+      "balancer-1": "docker/balancer.Dockerfile#balancer",
+      "balancer-2": "docker/balancer.Dockerfile#balancer",
       "load-producer": "docker/producer.Dockerfile#producer",
       "sim-fast": "docker/balancer.Dockerfile#upstream-sim",
       "sim-medium": "docker/balancer.Dockerfile#upstream-sim",
@@ -96,7 +105,9 @@ describe("docker-compose.yml", () => {
   it("pins every third-party image to a version", () => {
     for (const [name, service] of Object.entries(services)) {
       if (service["build"] !== undefined) continue
-      expect(service["image"], name).toMatch(/^[a-z0-9./-]+:v?\d+\.\d+\.\d+(-[a-z0-9.]+)?$/)
+      // PostgreSQL's releases have two numbers (17.6); everything else three.
+      const version = name === "postgres" ? /^postgres:\d+\.\d+-[a-z0-9.]+$/ : /^[a-z0-9./-]+:v?\d+\.\d+\.\d+(-[a-z0-9.]+)?$/
+      expect(service["image"], name).toMatch(version)
     }
   })
 
@@ -127,7 +138,7 @@ describe("docker-compose.yml", () => {
   })
 
   it.each([
-    ["load-balancer", lbReads],
+    ...BALANCERS.map((name) => [name, lbReads] as const),
     ["load-producer", lpReads]
   ] as const)("passes %s only variables it reads, and every one it reads that the image does not fix", (name, reads) => {
     const set = serviceEnv(services[name]!)
@@ -152,16 +163,15 @@ describe("docker-compose.yml", () => {
     const subnet = networks["llmlb"].ipam.config[0].subnet
     expect(serviceEnv(services["load-balancer"]!)["LB_TRUSTED_PROXIES"]).toBe(nginxAddress)
     expect(inSubnet(nginxAddress, subnet)).toBe(true)
-    expect(read("docker/nginx/nginx.conf")).toContain("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;")
+    expect(read("docker/nginx/nginx.conf")).toContain("include /etc/nginx/llmlb-common.conf;")
+    expect(read("docker/nginx/common.conf")).toContain("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;")
   })
 
-  it("waits longer than the balancer's drain timeout before killing it", () => {
-    const grace = seconds(services["load-balancer"]!["stop_grace_period"])
-    const drainDefault = /"LB_DRAIN_TIMEOUT_SECONDS",\s*(\d+)/.exec(read("apps/balancer/src/Config.ts"))
-    expect(drainDefault).not.toBeNull()
-    expect(grace).toBeGreaterThan(Number(drainDefault![1]))
+  it.each(BALANCERS)("waits longer than the balancer's drain timeout before killing %s", (name) => {
+    const grace = seconds(services[name]!["stop_grace_period"])
+    expect(grace).toBeGreaterThan(drainTimeoutDefault())
     expect(grace).toBeGreaterThan(Number(env.set.get("LB_DRAIN_TIMEOUT_SECONDS")))
-    expect(services["load-balancer"]!["stop_signal"]).toBe("SIGTERM")
+    expect(services[name]!["stop_signal"]).toBe("SIGTERM")
   })
 
   it("refuses to start without the admin and producer tokens", () => {
@@ -256,5 +266,98 @@ describe("the demo profile", () => {
     expect(setup["depends_on"]["load-balancer"]).toEqual({ condition: "service_healthy" })
     expect(new URL(serviceEnv(setup)["LB_URL"]!).host).toBe("load-balancer:8090")
     expect(setup["entrypoint"]).toEqual(["node", "demo-setup.mjs"])
+  })
+})
+
+describe("the scale profile", () => {
+  const postgres = services["postgres"]!
+  const redis = services["redis"]!
+  const nginxScale = services["nginx-scale"]!
+  const replicaEnv = (name: string) => serviceEnv(services[name]!)
+  /** `--flag value` of a command list. */
+  const flag = (command: ReadonlyArray<string>, name: string) => command[command.indexOf(name) + 1]
+
+  it("runs two replicas of the balancer's image with distinct replica ids and otherwise the single balancer's settings", () => {
+    const single = serviceEnv(services["load-balancer"]!)
+    const ids = REPLICAS.map((name) => replicaEnv(name)["LB_REPLICA_ID"])
+    expect(new Set(ids).size).toBe(REPLICAS.length)
+    for (const name of REPLICAS) {
+      expect(services[name]!["image"], name).toBe(services["load-balancer"]!["image"])
+      const own = new Set(["LB_REPLICA_ID", "LB_DATABASE_URL", "LB_REDIS_URL", "LB_TRUSTED_PROXIES"])
+      const shared = Object.entries(replicaEnv(name)).filter(([variable]) => !own.has(variable))
+      expect(Object.fromEntries(shared), name).toEqual(Object.fromEntries(Object.entries(single).filter(([v]) => !own.has(v))))
+      expect(services[name]!["depends_on"], name).toEqual({
+        postgres: { condition: "service_healthy" },
+        redis: { condition: "service_healthy" }
+      })
+      // Reached through nginx-scale only.
+      expect(services[name]!["ports"], name).toBeUndefined()
+    }
+  })
+
+  it("points every replica at the one PostgreSQL with the user, password and database it creates", () => {
+    const pg = serviceEnv(postgres)
+    for (const name of REPLICAS) {
+      const url = new URL(replicaEnv(name)["LB_DATABASE_URL"]!)
+      expect(url.protocol, name).toBe("postgres:")
+      expect(`${url.hostname}:${url.port}`, name).toBe("postgres:5432")
+      expect(decodeURIComponent(url.username), name).toBe(pg["POSTGRES_USER"])
+      expect(decodeURIComponent(url.password), name).toBe(pg["POSTGRES_PASSWORD"])
+      expect(url.pathname, name).toBe(`/${pg["POSTGRES_DB"]}`)
+    }
+    expect(pg["POSTGRES_PASSWORD"]).toBe(env.set.get("POSTGRES_PASSWORD"))
+  })
+
+  it("points every replica at the one Redis with the password it requires", () => {
+    const command: ReadonlyArray<string> = redis["command"]
+    expect(command[0]).toBe("redis-server")
+    for (const name of REPLICAS) {
+      const url = new URL(replicaEnv(name)["LB_REDIS_URL"]!)
+      expect(url.protocol, name).toBe("redis:")
+      expect(`${url.hostname}:${url.port}`, name).toBe("redis:6379")
+      expect(decodeURIComponent(url.password), name).toBe(flag(command, "--requirepass"))
+    }
+    expect(serviceEnv(redis)["REDISCLI_AUTH"]).toBe(flag(command, "--requirepass"))
+    expect(flag(command, "--requirepass")).toBe(env.set.get("REDIS_PASSWORD"))
+    // Limit windows last a minute: no snapshots, no append-only file, no volume.
+    expect(flag(command, "--save")).toBe("")
+    expect(flag(command, "--appendonly")).toBe("no")
+    expect(redis["volumes"]).toBeUndefined()
+  })
+
+  it("runs PostgreSQL and Redis as their images' unprivileged users, PostgreSQL's cluster on its volume and its socket in a tmpfs", () => {
+    expect(postgres["user"]).toBe("postgres")
+    expect(redis["user"]).toBe("redis")
+    expect(postgres["volumes"]).toEqual(["postgres-data:/var/lib/postgresql/data"])
+    expect(volumes).toHaveProperty("postgres-data")
+    expect(postgres["tmpfs"]).toEqual(["/tmp", "/var/run/postgresql"])
+    const pg = serviceEnv(postgres)
+    expect(postgres["healthcheck"].test).toEqual(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", pg["POSTGRES_USER"], "-d", pg["POSTGRES_DB"]])
+  })
+
+  it("publishes nginx-scale on SCALE_HTTP_PORT with its own config and the shared settings, after both replicas are healthy", () => {
+    expect(nginxScale["ports"]).toEqual([`${env.set.get("SCALE_HTTP_PORT")}:8080`])
+    expect(nginxScale["volumes"]).toEqual([
+      "./docker/nginx/scale.conf:/etc/nginx/nginx.conf:ro",
+      "./docker/nginx/common.conf:/etc/nginx/llmlb-common.conf:ro"
+    ])
+    expect(nginxScale["image"]).toBe(services["nginx"]!["image"])
+    expect(nginxScale["depends_on"]).toEqual(Object.fromEntries(REPLICAS.map((name) => [name, { condition: "service_healthy" }])))
+  })
+
+  it("makes the replicas trust X-Forwarded-For from nginx-scale's fixed address alone, inside the subnet and apart from nginx's", () => {
+    const address = nginxScale["networks"].llmlb.ipv4_address
+    const subnet = networks["llmlb"].ipam.config[0].subnet
+    expect(inSubnet(address, subnet)).toBe(true)
+    expect(address).not.toBe(services["nginx"]!["networks"].llmlb.ipv4_address)
+    for (const name of REPLICAS) expect(replicaEnv(name)["LB_TRUSTED_PROXIES"], name).toBe(address)
+  })
+
+  it("lists exactly the replicas, on the balancer's port, in every upstream of scale.conf", () => {
+    const http = find(parseNginx(read("docker/nginx/scale.conf")), "http")[0]!.block!
+    const upstreams = find(http, "upstream")
+    expect(upstreams.map((u) => u.args[0])).toEqual(["replicas", "replicas_by_client"])
+    const replicas = REPLICAS.map((name) => `${name}:${replicaEnv(name)["LB_PORT"]}`)
+    for (const upstream of upstreams) expect(find(upstream.block!, "server").map((d) => d.args[0]), upstream.args[0]).toEqual(replicas)
   })
 })

@@ -4,11 +4,11 @@ import { readFileSync } from "node:fs"
 import { type IncomingHttpHeaders, request } from "node:http"
 import { join } from "node:path"
 import { gunzipSync } from "node:zlib"
-import { type Directive, find, nginxTest, parseNginx, startNginx } from "./support/Nginx.js"
+import { type Directive, expandedConfig, find, nginxTest, parseNginx, startNginx } from "./support/Nginx.js"
 import { deploy, type Deployment, envIn, freePort, startAsNode, waitFor200 } from "./support/Rehearsal.js"
 import { read } from "./support/Repo.js"
 
-const config = parseNginx(read("docker/nginx/nginx.conf"))
+const config = parseNginx(expandedConfig("docker/nginx/nginx.conf"))
 const http = find(config, "http")[0]!.block!
 const server = find(http, "server")[0]!.block!
 const location = (...args: ReadonlyArray<string>) => {
@@ -21,7 +21,7 @@ const seconds = (duration: string) => Number(/^(\d+)s$/.exec(duration)![1])
 
 describe("docker/nginx/nginx.conf", () => {
   it("passes nginx -t with the upstream names on 127.0.0.1", () => {
-    const result = nginxTest()
+    const result = nginxTest("docker/nginx/nginx.conf", ["load-balancer:8090", "load-producer:8088"])
     expect(result.status, result.stderr).toBe(0)
     expect(result.stderr).toContain("syntax is ok")
   })
@@ -67,6 +67,53 @@ describe("docker/nginx/nginx.conf", () => {
       "Upgrade $http_upgrade",
       "Connection $connection_upgrade"
     ]))
+  })
+})
+
+describe("docker/nginx/scale.conf", () => {
+  const scaleHttp = find(parseNginx(expandedConfig("docker/nginx/scale.conf")), "http")[0]!.block!
+  const scaleServer = find(scaleHttp, "server")[0]!.block!
+  const upstream = (name: string) => find(scaleHttp, "upstream", name)[0]!.block!
+  const passTo = (...args: ReadonlyArray<string>) => value(find(scaleServer, "location", ...args)[0]!.block!, "proxy_pass")
+
+  it("passes nginx -t with both replicas on 127.0.0.1", () => {
+    const result = nginxTest("docker/nginx/scale.conf", ["balancer-1:8090", "balancer-2:8090"])
+    expect(result.status, result.stderr).toBe(0)
+    expect(result.stderr).toContain("syntax is ok")
+  })
+
+  it("shares nginx.conf's gzip, security headers, body size and forwarded headers", () => {
+    for (const file of ["docker/nginx/nginx.conf", "docker/nginx/scale.conf"]) {
+      expect(find(parseNginx(read(file)), "http")[0]!.block![0], file).toEqual({ name: "include", args: ["/etc/nginx/llmlb-common.conf"] })
+    }
+    for (const name of ["gzip", "add_header", "client_max_body_size", "proxy_set_header", "proxy_http_version"]) {
+      expect(value(scaleHttp, name), name).toEqual(value(http, name))
+    }
+  })
+
+  it("spreads /v1/ and /health to the replica with the fewest open requests, everything else by client address", () => {
+    expect(value(upstream("replicas"), "least_conn")).toEqual([""])
+    expect(value(upstream("replicas_by_client"), "hash")).toEqual(["$remote_addr consistent"])
+    expect(passTo("/v1/")).toEqual(["http://replicas"])
+    expect(passTo("=", "/health")).toEqual(["http://replicas"])
+    expect(passTo("=", "/admin/api/events")).toEqual(["http://replicas_by_client"])
+    expect(passTo("/")).toEqual(["http://replicas_by_client"])
+    expect(value(find(scaleServer, "location", "=", "/metrics")[0]!.block!, "return")).toEqual(["404"])
+  })
+
+  it("streams /v1/ and /admin/api/events unbuffered with read timeouts of at least 300 s", () => {
+    for (const args of [["/v1/"], ["=", "/admin/api/events"]]) {
+      const block = find(scaleServer, "location", ...args)[0]!.block!
+      expect(value(block, "proxy_buffering"), args.join(" ")).toEqual(["off"])
+      expect(seconds(value(block, "proxy_read_timeout")[0]!)).toBeGreaterThanOrEqual(300)
+    }
+  })
+
+  it("tries the other replica when one cannot be reached, but never sends a request twice", () => {
+    const next = find(scaleHttp, "proxy_next_upstream")[0]!.args
+    expect(next).toEqual(["error", "timeout"])
+    expect(next).not.toContain("non_idempotent")
+    expect(value(scaleHttp, "proxy_next_upstream_tries")).toEqual(["2"])
   })
 })
 
@@ -134,7 +181,10 @@ describe("nginx in front of the balancer and the producer, running", () => {
         `http://127.0.0.1:${producerPort}/`
       )
       const port = yield* freePort()
-      const nginx = yield* startNginx(port, `127.0.0.1:${lbPort}`, `127.0.0.1:${producerPort}`)
+      const nginx = yield* startNginx("docker/nginx/nginx.conf", port, {
+        "load-balancer:8090": `127.0.0.1:${lbPort}`,
+        "load-producer:8088": `127.0.0.1:${producerPort}`
+      })
       const url = `http://127.0.0.1:${port}`
       yield* Effect.promise(async () => {
         for (let i = 0; i < 300; i++) {

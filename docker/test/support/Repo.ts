@@ -134,3 +134,10 @@ export const healthcheckCommand = (stage: ImageTemplate): ReadonlyArray<string> 
   const json = content.slice(content.indexOf("CMD") + 3).trim()
   return JSON.parse(json) as Array<string>
 }
+
+/** The balancer's default LB_DRAIN_TIMEOUT_SECONDS, as its Config.ts declares it. */
+export const drainTimeoutDefault = () => {
+  const match = /"LB_DRAIN_TIMEOUT_SECONDS",\s*(\d+)/.exec(read("apps/balancer/src/Config.ts"))
+  if (match === null) throw new Error("apps/balancer/src/Config.ts declares no LB_DRAIN_TIMEOUT_SECONDS default")
+  return Number(match[1])
+}
