@@ -4,7 +4,7 @@
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger } from "effect"
-import { LbConfig } from "./Config.js"
+import { LbConfig, warnOfWeakAdminToken } from "./Config.js"
 import { Lifecycle } from "./Lifecycle.js"
 import { EventTickets } from "./admin/EventTickets.js"
 import { ClientAddress } from "./http/ClientAddress.js"
@@ -67,6 +67,8 @@ export const BalancerLive = BalancerServer.Default.pipe(
   Layer.provide([EndpointRepo.Default, SettingsRepo.Default, BlockRepo.Default, TokenRepo.Default]),
   Layer.provide([StatsRepo.Default, AuditRepo.Default, Backups.Default]),
   Layer.provide(DatabaseLive),
+  // Above the logger: the warning is a JSON line too.
+  Layer.provide(Layer.effectDiscard(warnOfWeakAdminToken)),
   Layer.provideMerge(Layer.mergeAll(LoggingLive, TracingLive, Lifecycle.Default, ClientAddress.Default)),
   Layer.provideMerge(LbConfig.Default)
 )

@@ -177,15 +177,14 @@ export const LbConfigSchema = Config.all({
 
 export type LbConfigShape = Config.Config.Success<typeof LbConfigSchema>
 
-export class LbConfig extends Effect.Service<LbConfig>()("LbConfig", {
-  effect: Effect.gen(function*() {
-    const config = yield* LbConfigSchema
-    const token = Redacted.value(config.adminToken)
-    if (token === DEFAULT_ADMIN_TOKEN || token.length < 16) {
-      yield* Effect.logWarning(
-        "LB_ADMIN_TOKEN is the default or shorter than 16 characters: set a strong random value before exposing the admin API"
-      )
-    }
-    return config
-  })
-}) {}
+export class LbConfig extends Effect.Service<LbConfig>()("LbConfig", { effect: LbConfigSchema }) {}
+
+/** Said at start (App.ts runs it once the JSON logger is in place, so that it is a JSON line like every other). */
+export const warnOfWeakAdminToken = Effect.gen(function*() {
+  const token = Redacted.value((yield* LbConfig).adminToken)
+  if (token === DEFAULT_ADMIN_TOKEN || token.length < 16) {
+    yield* Effect.logWarning(
+      "LB_ADMIN_TOKEN is the default or shorter than 16 characters: set a strong random value before exposing the admin API"
+    )
+  }
+})

@@ -54,7 +54,11 @@ describe("the built balancer (dist/main.js)", () => {
       const byDefault = yield* spawnBalancer({ LB_DB_PATH: tempDbPath() })
       const short = yield* spawnBalancer({ LB_DB_PATH: tempDbPath(), LB_ADMIN_TOKEN: "short" })
       const strong = yield* spawnBalancer({ LB_DB_PATH: tempDbPath(), LB_ADMIN_TOKEN: TOKEN })
-      for (const lb of [byDefault, short]) expect(lb.output()).toMatch(/WARN.*LB_ADMIN_TOKEN|LB_ADMIN_TOKEN.*WARN/)
+      // A JSON line like every other log (it used to come out in logfmt, before the JSON logger was in place).
+      for (const lb of [byDefault, short]) {
+        const line = lb.output().split("\n").find((l) => l.includes("LB_ADMIN_TOKEN"))
+        expect(JSON.parse(line ?? "null")).toMatchObject({ logLevel: "WARN", message: expect.stringContaining("LB_ADMIN_TOKEN") })
+      }
       expect(strong.output()).not.toContain("LB_ADMIN_TOKEN")
     }))
 
