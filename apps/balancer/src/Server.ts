@@ -11,6 +11,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { AdminRoutes } from "./admin/Http.js"
 import { LbConfig } from "./Config.js"
+import { SECURITY_HEADERS, setHeaders } from "./http/SecurityHeaders.js"
 import { HealthRoute } from "./observability/Health.js"
 import { MetricsRoute } from "./observability/Metrics.js"
 import { Lifecycle } from "./Lifecycle.js"
@@ -19,13 +20,6 @@ import { Cors } from "./protection/Cors.js"
 import { DataPlane } from "./proxy/DataPlane.js"
 import { RoutingEngine } from "./routing/RoutingEngine.js"
 import { EditorSite } from "./web/EditorSite.js"
-
-/** Sent on every response of every route. */
-const securityHeaders: ReadonlyArray<readonly [string, string]> = [
-  ["x-content-type-options", "nosniff"],
-  ["x-frame-options", "DENY"],
-  ["referrer-policy", "no-referrer"]
-]
 
 const RootRedirect = HttpLayerRouter.add("GET", "/", HttpServerResponse.redirect("/admin", { status: 302 }))
 
@@ -48,10 +42,13 @@ export class BalancerServer extends Effect.Service<BalancerServer>()("BalancerSe
     const editor = yield* EditorSite
 
     const server = Http.createServer((req, res) => {
-      for (const [name, value] of securityHeaders) res.setHeader(name, value)
-      if (cors.handle(req, res)) return
       const url = req.url!
-      if (isDataPlane(url)) dataPlane.handle(req, res)
+      const toDataPlane = isDataPlane(url)
+      // The data plane writes them with its answer's own headers in one writeHead (proxy/Head.ts); a CORS
+      // request gets them here, as its preflight may be answered right below.
+      if (!toDataPlane || req.headers.origin !== undefined) setHeaders(res, SECURITY_HEADERS)
+      if (cors.handle(req, res)) return
+      if (toDataPlane) dataPlane.handle(req, res)
       else {
         adminGuard.handle(req, res, () => {
           if (isAdminApi(url) || !editor.handle(req, res)) controlPlane(req, res)

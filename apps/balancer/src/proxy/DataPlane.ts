@@ -21,8 +21,8 @@ import { chainOf } from "../routing/PrefixHash.js"
 import { type Lease, type Queued, type Refusal, RoutingEngine } from "../routing/RoutingEngine.js"
 import { type BlockView, Topology } from "../store/Topology.js"
 import { Lifecycle } from "../Lifecycle.js"
-import { VERSION } from "../Version.js"
 import { parseRequestBody, readBody, tokenEstimate, withUsageRequested } from "./Body.js"
+import { presetHead } from "./Head.js"
 import * as Respond from "./Respond.js"
 import { endpointLabel, type Failure, formatMs, Relay, type RelayRequest } from "./Relay.js"
 
@@ -60,6 +60,9 @@ const headerOf = (req: IncomingMessage, name: string) => {
 /** A client's X-Request-ID is kept when it is a sane header value, else replaced. */
 const requestIdOf = (given: string | Array<string> | undefined) =>
   typeof given === "string" && given.length <= 200 && /^[\x21-\x7e]+$/.test(given) ? given : randomUUID()
+
+/** The request's X-Request-ID: `dispatch` puts the one it answers with into the request's headers. */
+const idOf = (req: IncomingMessage) => req.headers["x-request-id"] as string
 
 /** The balancer's own time so far: all of it but what `excludedMs` says was spent elsewhere. */
 const overheadMs = (startedAt: number, excludedMs: number) => formatMs(performance.now() - startedAt - excludedMs)
@@ -175,10 +178,10 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       // Reading the body is the client's upload, not the balancer's time.
       const excludedMs = performance.now() - readStart
       if (raw === "aborted") return
-      if (raw === "too-large") return Respond.tooLarge(res, config.maxRequestBodyBytes)
+      if (raw === "too-large") return Respond.tooLarge(presetHead(res, idOf(req)), config.maxRequestBodyBytes)
 
       const body = parseRequestBody(raw)
-      if (body instanceof JsonProblem) return Respond.badRequest(res, body.message, body.param)
+      if (body instanceof JsonProblem) return Respond.badRequest(presetHead(res, idOf(req)), body.message, body.param)
       const promptEstimate = OpenAi.estimatePromptTokens(body)
       const estimate = tokenEstimate(body, route.operation === "embeddings", promptEstimate, config.defaultMaxTokens)
       const limits = client.limits
@@ -190,7 +193,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       const admission = limits.admit(res, Date.now(), estimate)
       const held = admission instanceof Promise ? await admission : admission
       if (held instanceof LimitRefusal) {
-        return Respond.sendError(res, held.status, held.type, held.code, held.message, {
+        return Respond.sendError(presetHead(res, idOf(req)), held.status, held.type, held.code, held.message, {
           headers: { "retry-after": String(held.retryAfterSeconds) }
         })
       }
@@ -222,7 +225,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         // Served by the balancer itself: no endpoint, no quota, no upstream stats.
         metrics.cacheHit()
         const { body: bytes, contentType, status } = cached.response
-        res.writeHead(status, {
+        presetHead(res, idOf(req)).writeHead(status, {
           "content-type": contentType,
           "content-length": bytes.length,
           "x-lb-cache": "HIT",
@@ -256,7 +259,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         parentContext(req.headers.traceparent)
       )
       const request: RelayRequest = {
-        req,
+        requestId: idOf(req),
         res,
         path: `/${route.operation}`,
         body: upstreamBody,
@@ -296,8 +299,8 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         }
         if (!("endpoint" in lease)) {
           if (routingSpan !== undefined) endSpan(routingSpan, lease.kind)
-          if (lastFailure === undefined) sendRefusal(res, lease, model)
-          else sendFailure(res, lastFailure, overheadMs(startedAt, request.excludedMs))
+          if (lastFailure === undefined) sendRefusal(presetHead(res, request.requestId), lease, model)
+          else sendFailure(presetHead(res, request.requestId), lastFailure, overheadMs(startedAt, request.excludedMs))
           if (span !== undefined) endRequestSpan(span, res.statusCode, attempt - 1)
           return used
         }
@@ -333,7 +336,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         lastFailure = result.failure
         ;(tried ??= new Set()).add(lease.endpoint.id)
       }
-      sendFailure(res, lastFailure!, overheadMs(startedAt, request.excludedMs))
+      sendFailure(presetHead(res, request.requestId), lastFailure!, overheadMs(startedAt, request.excludedMs))
       if (span !== undefined) endRequestSpan(span, res.statusCode, attempt - 1)
       return used
     }
@@ -341,11 +344,9 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
     const dispatch = async (req: IncomingMessage, res: ServerResponse) => {
       const startedAt = performance.now()
       const requestId = requestIdOf(req.headers["x-request-id"])
-      res.setHeader("x-request-id", requestId)
-      res.setHeader("x-lb-version", VERSION)
       req.headers["x-request-id"] = requestId
       if (lifecycle.draining()) {
-        res.setHeader("connection", "close")
+        presetHead(res, requestId).setHeader("connection", "close")
         return Respond.noEndpoint(res, "The load balancer is shutting down", 1)
       }
 
@@ -355,10 +356,16 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       const method = req.method ?? "GET"
 
       const client = auth.authenticate(req.headers.authorization)
+      const route = client === undefined ? undefined : parseRoute(path)
+      const block = route === undefined ? undefined : blockOf(route, client!)
+      if (block?.enabled === true && route!.operation !== "models" && method === "POST") {
+        // The relay writes the common headers with its own at the commit.
+        return generate(req, res, route!, block, client!, startedAt)
+      }
+      // Answered here: the common headers set now.
+      presetHead(res, requestId)
       if (client === undefined) return Respond.unauthorized(res)
-      const route = parseRoute(path)
       if (route === undefined) return Respond.invalidUrl(res, method, path)
-      const block = blockOf(route, client)
       if (block === undefined) return Respond.noEndpoint(res, "The incoming block of this client token no longer exists")
       if (!block.enabled) return Respond.noEndpoint(res, `The incoming block ${block.name} is disabled`)
       if (route.operation === "models") {
@@ -366,8 +373,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
           ? listModels(res, block)
           : Respond.methodNotAllowed(res, method, path, "GET")
       }
-      if (method !== "POST") return Respond.methodNotAllowed(res, method, path, "POST")
-      return generate(req, res, route, block, client, startedAt)
+      return Respond.methodNotAllowed(res, method, path, "POST")
     }
 
     // Requests being handled, and who waits for there to be none (shutdown).
@@ -381,7 +387,9 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
         .catch((error: unknown) => {
           // A bug, not an upstream failure: answer in OpenAI's shape and keep the details in the log.
           Effect.runFork(Effect.logError("data plane error", error))
-          if (!res.headersSent) Respond.sendError(res, 500, "api_error", "internal_error", "Internal error in the load balancer")
+          if (!res.headersSent) {
+            Respond.sendError(presetHead(res, idOf(req)), 500, "api_error", "internal_error", "Internal error in the load balancer")
+          }
           else res.destroy()
         })
         .finally(() => {

@@ -8,20 +8,23 @@ import type { Endpoint } from "@llmlb/core"
 import { type Span, SpanKind } from "@opentelemetry/api"
 import { OpenAi } from "@llmlb/core"
 import { Effect } from "effect"
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http"
+import { EventEmitter } from "node:events"
+import type { ServerResponse } from "node:http"
 import { performance } from "node:perf_hooks"
 import { LbConfig } from "../Config.js"
 import { type FailureReason, Metrics } from "../observability/Metrics.js"
 import { Stats, type Usage } from "../observability/Stats.js"
-import { childSpan, endSpan, traceparentOf, Tracing } from "../observability/Tracing.js"
+import { childSpan, endSpan, traceparentOf, Tracing, type TracingShape } from "../observability/Tracing.js"
 import { type Lookup, ResponseCache } from "../protection/ResponseCache.js"
 import type { Verdict } from "../routing/RoutingEngine.js"
+import { type UpstreamTarget, Upstreams } from "../upstream/Upstreams.js"
+import { answerHead } from "./Head.js"
 import * as Respond from "./Respond.js"
 import { StreamTap } from "./StreamTap.js"
-import { Upstreams } from "../upstream/Upstreams.js"
 
 export interface RelayRequest {
-  readonly req: IncomingMessage
+  /** The request's X-Request-ID, sent upstream and back to the client. */
+  readonly requestId: string
   readonly res: ServerResponse
   /** The route appended to the endpoint's base URL, e.g. `/chat/completions`. */
   readonly path: string
@@ -135,204 +138,250 @@ const parseJson = (buffer: Buffer): any => {
 /** 5xx and 429 say the endpoint is in trouble: another may answer. Other statuses are the answer. */
 export const isRetryableStatus = (status: number) => status >= 500 || status === 429
 
+/** What every attempt uses: the Relay service's parts, made once. */
+interface RelayParts {
+  readonly config: LbConfig
+  readonly upstreams: Upstreams
+  readonly stats: Stats
+  readonly metrics: Metrics
+  readonly cache: ResponseCache
+  readonly tracing: TracingShape
+}
+
+/** The whole-answer timer: set aside from the attempt so that arming it makes no closure. */
+const timeOut = (exchange: Exchange) => {
+  exchange.timedOut = true
+  exchange.emit("abort")
+}
+
+/**
+ * One attempt of a request on an endpoint: its state in fields and its steps as methods, one object per
+ * attempt instead of a closure per step. It is also the signal undici watches for an abort (undici takes an
+ * EventEmitter as one): lighter than an AbortController with its AbortSignal and EventTarget.
+ */
+class Exchange extends EventEmitter {
+  clientGone = false
+  timedOut = false
+  /** Set once a stream is being relayed: what it used so far, should it not finish. */
+  tap: StreamTap | undefined = undefined
+  /** The balancer's own time: before dispatch, and from the upstream's data to the commit. */
+  overheadMs = 0
+  dispatchedAt = 0
+  readonly timeoutMs: number
+  readonly target: UpstreamTarget
+  readonly span: Span | undefined
+  /** The client went away before its answer was whole: the upstream request is aborted at once. */
+  readonly onClose = () => {
+    if (!this.request.res.writableFinished) {
+      this.clientGone = true
+      this.emit("abort")
+    }
+  }
+
+  constructor(
+    readonly parts: RelayParts,
+    readonly request: RelayRequest,
+    readonly endpoint: Endpoint.EndpointRecord
+  ) {
+    super()
+    this.target = parts.upstreams.targetOf(endpoint)
+    this.timeoutMs = (endpoint.timeout ?? parts.config.defaultTimeoutSeconds) * 1000
+    const tracer = parts.tracing.tracer
+    this.span = tracer !== undefined && request.span !== undefined
+      ? childSpan(tracer, request.span, `upstream ${endpoint.name}`, SpanKind.CLIENT)
+      : undefined
+  }
+
+  /** Headers for `writeHead` at the commit; counts the time since the upstream's data as the balancer's. */
+  commitHead(dataAt: number, contentType: string | undefined) {
+    this.overheadMs += performance.now() - dataAt
+    const { request } = this
+    const head = answerHead(request.requestId, contentType ?? "application/json", endpointLabel(this.endpoint.name), formatMs(this.overheadMs))
+    if (request.cache !== undefined) head.push("x-lb-cache", request.cache.status)
+    return head
+  }
+
+  seconds() {
+    return (performance.now() - this.request.startedAt) / 1000
+  }
+
+  partialUsage(): Usage | undefined {
+    const tap = this.tap
+    if (tap === undefined) return undefined
+    return tap.usage === undefined
+      ? { promptTokens: this.request.promptEstimate, completionTokens: tap.contentChunks, estimated: true }
+      : { ...tap.usage, estimated: false }
+  }
+
+  /** Records a failed attempt everywhere it counts. */
+  failed(status: string, reason: FailureReason, message: string) {
+    const { metrics, stats } = this.parts
+    stats.recordFailure(this.endpoint.id)
+    metrics.attempt(this.endpoint, status)
+    metrics.failure(this.endpoint, reason)
+    this.request.excludedMs += performance.now() - this.dispatchedAt
+    if (this.span !== undefined) endSpan(this.span, message)
+  }
+
+  /** Records an answered attempt everywhere it counts. */
+  succeeded(status: number, usage: Usage, ttft: number | undefined): Attempt {
+    const { metrics, stats } = this.parts
+    const seconds = this.seconds()
+    stats.recordSuccess(this.endpoint.id, usage, seconds)
+    metrics.attempt(this.endpoint, String(status))
+    metrics.completed(this.endpoint, this.request.stream, seconds, ttft, this.overheadMs / 1000)
+    if (this.span !== undefined) {
+      this.span.setAttribute("http.response.status_code", status)
+      endSpan(this.span)
+    }
+    return { kind: "answered", verdict: { kind: "success", tokens: OpenAi.totalTokens(usage) }, status, usage }
+  }
+
+  /** The client went away: what was generated for it still counts as tokens. */
+  gone(): Attempt {
+    const usage = this.partialUsage()
+    if (usage !== undefined) this.parts.stats.recordPartial(this.endpoint.id, usage)
+    this.parts.metrics.attempt(this.endpoint, CLIENT_CLOSED)
+    if (this.span !== undefined) endSpan(this.span, "client closed the request")
+    return usage === undefined ? { kind: "client-gone" } : { kind: "client-gone", usage }
+  }
+
+  /** The headers sent upstream, as undici's flat name, value list. */
+  upstreamHeaders() {
+    const headers = ["content-type", "application/json", "x-request-id", this.request.requestId]
+    if (this.target.authorization !== undefined) headers.push("authorization", this.target.authorization)
+    if (this.span !== undefined) {
+      this.span.setAttributes({ "lb.endpoint": this.endpoint.name, "server.address": this.target.origin })
+      if (this.parts.tracing.propagate) headers.push("traceparent", traceparentOf(this.span))
+    }
+    return headers
+  }
+
+  async run(): Promise<Attempt> {
+    const { endpoint, request, target, timeoutMs } = this
+    const { res } = request
+    res.on("close", this.onClose)
+    const headers = this.upstreamHeaders()
+    this.dispatchedAt = performance.now()
+    this.overheadMs = this.dispatchedAt - request.startedAt - request.excludedMs
+    // A non-streaming answer is bounded as a whole, from dispatch to its last byte.
+    const wholeTimer = request.stream ? undefined : setTimeout(timeOut, timeoutMs, this)
+    const pool = target.pools.acquire()
+    try {
+      const upstream = await pool.request({
+        path: target.basePath + request.path,
+        method: "POST",
+        headers,
+        body: request.body,
+        signal: this,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs
+      })
+      const contentType = upstream.headers["content-type"] as string | undefined
+
+      if (upstream.statusCode < 200 || upstream.statusCode >= 300) {
+        const error = Respond.upstreamErrorBody(endpoint.name, upstream.statusCode, await readCapped(upstream.body))
+        const retryAfter = upstream.headers["retry-after"] as string | undefined
+        if (isRetryableStatus(upstream.statusCode)) {
+          this.failed(String(upstream.statusCode), upstream.statusCode === 429 ? "status_429" : "status_5xx", `status ${upstream.statusCode}`)
+          return {
+            kind: "failed",
+            failure: { kind: "status", endpoint, status: upstream.statusCode, body: error, retryAfter },
+            verdict: { kind: "failure", retryAfterMs: retryAfterMs(retryAfter), tokens: 0 }
+          }
+        }
+        // The client's own mistake (400, 404 ...): the upstream's answer is the answer.
+        res.writeHead(upstream.statusCode, this.commitHead(performance.now(), "application/json"))
+        res.end(error)
+        this.parts.metrics.attempt(endpoint, String(upstream.statusCode))
+        if (this.span !== undefined) endSpan(this.span)
+        return { kind: "answered", verdict: { kind: "neutral", tokens: 0 }, status: upstream.statusCode }
+      }
+
+      if (request.stream && contentType?.includes("text/event-stream")) {
+        const tap = this.tap = new StreamTap(request.filterUsage)
+        let ttft: number | undefined
+        let committed = false
+        for await (const chunk of upstream.body) {
+          if (!committed) {
+            const head = this.commitHead(performance.now(), contentType)
+            head.push("cache-control", "no-cache", "x-accel-buffering", "no")
+            res.writeHead(upstream.statusCode, head)
+            committed = true
+          }
+          const out = tap.push(chunk as Buffer)
+          if (ttft === undefined && tap.contentChunks > 0) {
+            ttft = this.seconds()
+            request.onFirstToken?.(performance.now() - this.dispatchedAt)
+          }
+          if (out.length > 0 && !res.write(out)) await waitDrain(res)
+          if (this.clientGone) return this.gone()
+        }
+        if (!committed) res.writeHead(upstream.statusCode, this.commitHead(performance.now(), contentType))
+        res.end()
+        return this.succeeded(upstream.statusCode, this.partialUsage()!, ttft)
+      }
+
+      // A whole response: read it, take its usage, send it.
+      const chunks: Array<Buffer> = []
+      for await (const chunk of upstream.body) chunks.push(chunk as Buffer)
+      const dataAt = performance.now()
+      const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+      const json = parseJson(buffer)
+      const counted = OpenAi.usageCounts(json)
+      const usage = counted === undefined
+        ? { promptTokens: request.promptEstimate, completionTokens: estimateCompletion(json), estimated: true }
+        : { ...counted, estimated: false }
+      const head = this.commitHead(dataAt, contentType)
+      head.push("content-length", buffer.length)
+      res.writeHead(upstream.statusCode, head)
+      res.end(buffer)
+      if (request.cache?.status === "MISS") {
+        this.parts.cache.store(request.cache.key, { status: upstream.statusCode, contentType: contentType ?? "application/json", body: buffer })
+      }
+      return this.succeeded(upstream.statusCode, usage, undefined)
+    } catch (error) {
+      if (this.clientGone) return this.gone()
+      const code = errorCode(error)
+      const timeout = this.timedOut || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
+      const message = timeout
+        ? `Endpoint ${endpoint.name} timed out after ${timeoutMs / 1000} s`
+        : `Endpoint ${endpoint.name} failed: ${(error as Error)?.message ?? String(error)}`
+      const broken = res.headersSent
+      this.failed(timeout ? "timeout" : "error", broken ? "stream_broken" : timeout ? "timeout" : "unreachable", message)
+      if (broken) {
+        // Mid-stream: the status is gone already; end the stream with an error event the SDKs surface.
+        const usage = this.partialUsage()
+        if (usage !== undefined) this.parts.stats.recordPartial(endpoint.id, usage)
+        const body = { error: { message, type: "api_error", param: null, code: timeout ? "upstream_timeout" : "upstream_error" } }
+        res.end(`data: ${JSON.stringify(body)}\n\ndata: [DONE]\n\n`)
+        return { kind: "answered", verdict: { kind: "failure", retryAfterMs: 0, tokens: OpenAi.totalTokens(usage) }, status: 200 }
+      }
+      return {
+        kind: "failed",
+        failure: { kind: timeout ? "timeout" : "unreachable", endpoint, message },
+        verdict: { kind: "failure", retryAfterMs: 0, tokens: 0 }
+      }
+    } finally {
+      target.pools.release(pool)
+      clearTimeout(wholeTimer)
+      res.off("close", this.onClose)
+    }
+  }
+}
+
 export class Relay extends Effect.Service<Relay>()("Relay", {
   effect: Effect.gen(function*() {
-    const config = yield* LbConfig
-    const upstreams = yield* Upstreams
-    const stats = yield* Stats
-    const metrics = yield* Metrics
-    const cache = yield* ResponseCache
-    const { propagate, tracer } = yield* Tracing
-
-    const attempt = async (request: RelayRequest, endpoint: Endpoint.EndpointRecord): Promise<Attempt> => {
-      const { res } = request
-      const target = upstreams.targetOf(endpoint)
-      const timeoutMs = (endpoint.timeout ?? config.defaultTimeoutSeconds) * 1000
-      const controller = new AbortController()
-      let clientGone = false
-      let timedOut = false
-      const onClose = () => {
-        if (!res.writableFinished) {
-          clientGone = true
-          controller.abort()
-        }
-      }
-      res.on("close", onClose)
-
-      const headers: Record<string, string> = {
-        "content-type": "application/json",
-        "x-request-id": request.req.headers["x-request-id"] as string
-      }
-      if (target.authorization !== undefined) headers.authorization = target.authorization
-      const span = tracer !== undefined && request.span !== undefined
-        ? childSpan(tracer, request.span, `upstream ${endpoint.name}`, SpanKind.CLIENT)
-        : undefined
-      if (span !== undefined) {
-        span.setAttributes({ "lb.endpoint": endpoint.name, "server.address": target.origin })
-        if (propagate) headers.traceparent = traceparentOf(span)
-      }
-
-      const dispatchedAt = performance.now()
-      /** The balancer's own time: before dispatch, and from the upstream's data to the commit. */
-      let overheadMs = dispatchedAt - request.startedAt - request.excludedMs
-      const commitHeaders = (dataAt: number, contentType: string | undefined, extra?: OutgoingHttpHeaders) => {
-        overheadMs += performance.now() - dataAt
-        const headers: OutgoingHttpHeaders = {
-          ...extra,
-          "content-type": contentType ?? "application/json",
-          "x-lb-endpoint": endpointLabel(endpoint.name),
-          "x-lb-overhead-ms": formatMs(overheadMs)
-        }
-        if (request.cache !== undefined) headers["x-lb-cache"] = request.cache.status
-        return headers
-      }
-      const seconds = () => (performance.now() - request.startedAt) / 1000
-
-      // Set once a stream is being relayed: what it used so far, should it not finish.
-      let tap: StreamTap | undefined
-      const partialUsage = (): Usage | undefined => {
-        if (tap === undefined) return undefined
-        return tap.usage === undefined
-          ? { promptTokens: request.promptEstimate, completionTokens: tap.contentChunks, estimated: true }
-          : { ...tap.usage, estimated: false }
-      }
-
-      /** Records a failed attempt everywhere it counts. */
-      const failed = (status: string, reason: FailureReason, message: string) => {
-        stats.recordFailure(endpoint.id)
-        metrics.attempt(endpoint, status)
-        metrics.failure(endpoint, reason)
-        request.excludedMs += performance.now() - dispatchedAt
-        if (span !== undefined) endSpan(span, message)
-      }
-      /** Records an answered attempt everywhere it counts. */
-      const succeeded = (status: number, usage: Usage, ttft: number | undefined): Attempt => {
-        stats.recordSuccess(endpoint.id, usage, seconds())
-        metrics.attempt(endpoint, String(status))
-        metrics.completed(endpoint, request.stream, seconds(), ttft, overheadMs / 1000)
-        if (span !== undefined) {
-          span.setAttribute("http.response.status_code", status)
-          endSpan(span)
-        }
-        return { kind: "answered", verdict: { kind: "success", tokens: OpenAi.totalTokens(usage) }, status, usage }
-      }
-      /** The client went away: what was generated for it still counts as tokens. */
-      const gone = (): Attempt => {
-        const usage = partialUsage()
-        if (usage !== undefined) stats.recordPartial(endpoint.id, usage)
-        metrics.attempt(endpoint, CLIENT_CLOSED)
-        if (span !== undefined) endSpan(span, "client closed the request")
-        return usage === undefined ? { kind: "client-gone" } : { kind: "client-gone", usage }
-      }
-
-      // A non-streaming answer is bounded as a whole, from dispatch to its last byte.
-      const wholeTimer = request.stream ? undefined : setTimeout(() => {
-        timedOut = true
-        controller.abort()
-      }, timeoutMs)
-      const pool = target.pools.acquire()
-      try {
-        const upstream = await pool.request({
-          path: target.basePath + request.path,
-          method: "POST",
-          headers,
-          body: request.body,
-          signal: controller.signal,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs
-        })
-        const contentType = upstream.headers["content-type"] as string | undefined
-
-        if (upstream.statusCode < 200 || upstream.statusCode >= 300) {
-          const error = Respond.upstreamErrorBody(endpoint.name, upstream.statusCode, await readCapped(upstream.body))
-          const retryAfter = upstream.headers["retry-after"] as string | undefined
-          if (isRetryableStatus(upstream.statusCode)) {
-            failed(String(upstream.statusCode), upstream.statusCode === 429 ? "status_429" : "status_5xx", `status ${upstream.statusCode}`)
-            return {
-              kind: "failed",
-              failure: { kind: "status", endpoint, status: upstream.statusCode, body: error, retryAfter },
-              verdict: { kind: "failure", retryAfterMs: retryAfterMs(retryAfter), tokens: 0 }
-            }
-          }
-          // The client's own mistake (400, 404 ...): the upstream's answer is the answer.
-          res.writeHead(upstream.statusCode, commitHeaders(performance.now(), "application/json"))
-          res.end(error)
-          metrics.attempt(endpoint, String(upstream.statusCode))
-          if (span !== undefined) endSpan(span)
-          return { kind: "answered", verdict: { kind: "neutral", tokens: 0 }, status: upstream.statusCode }
-        }
-
-        if (request.stream && contentType?.includes("text/event-stream")) {
-          tap = new StreamTap(request.filterUsage)
-          let ttft: number | undefined
-          let committed = false
-          for await (const chunk of upstream.body) {
-            if (!committed) {
-              res.writeHead(upstream.statusCode, {
-                ...commitHeaders(performance.now(), contentType),
-                "cache-control": "no-cache",
-                "x-accel-buffering": "no"
-              })
-              committed = true
-            }
-            const out = tap.push(chunk as Buffer)
-            if (ttft === undefined && tap.contentChunks > 0) {
-              ttft = seconds()
-              request.onFirstToken?.(performance.now() - dispatchedAt)
-            }
-            if (out.length > 0 && !res.write(out)) await waitDrain(res)
-            if (clientGone) return gone()
-          }
-          if (!committed) res.writeHead(upstream.statusCode, commitHeaders(performance.now(), contentType))
-          res.end()
-          return succeeded(upstream.statusCode, partialUsage()!, ttft)
-        }
-
-        // A whole response: read it, take its usage, send it.
-        const chunks: Array<Buffer> = []
-        for await (const chunk of upstream.body) chunks.push(chunk as Buffer)
-        const dataAt = performance.now()
-        const buffer = Buffer.concat(chunks)
-        const json = parseJson(buffer)
-        const counted = OpenAi.usageCounts(json)
-        const usage = counted === undefined
-          ? { promptTokens: request.promptEstimate, completionTokens: estimateCompletion(json), estimated: true }
-          : { ...counted, estimated: false }
-        res.writeHead(upstream.statusCode, { ...commitHeaders(dataAt, contentType), "content-length": buffer.length })
-        res.end(buffer)
-        if (request.cache?.status === "MISS") {
-          cache.store(request.cache.key, { status: upstream.statusCode, contentType: contentType ?? "application/json", body: buffer })
-        }
-        return succeeded(upstream.statusCode, usage, undefined)
-      } catch (error) {
-        if (clientGone) return gone()
-        const code = errorCode(error)
-        const timeout = timedOut || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
-        const message = timeout
-          ? `Endpoint ${endpoint.name} timed out after ${timeoutMs / 1000} s`
-          : `Endpoint ${endpoint.name} failed: ${(error as Error)?.message ?? String(error)}`
-        const broken = res.headersSent
-        failed(timeout ? "timeout" : "error", broken ? "stream_broken" : timeout ? "timeout" : "unreachable", message)
-        if (broken) {
-          // Mid-stream: the status is gone already; end the stream with an error event the SDKs surface.
-          const usage = partialUsage()
-          if (usage !== undefined) stats.recordPartial(endpoint.id, usage)
-          const body = { error: { message, type: "api_error", param: null, code: timeout ? "upstream_timeout" : "upstream_error" } }
-          res.end(`data: ${JSON.stringify(body)}\n\ndata: [DONE]\n\n`)
-          return { kind: "answered", verdict: { kind: "failure", retryAfterMs: 0, tokens: OpenAi.totalTokens(usage) }, status: 200 }
-        }
-        return {
-          kind: "failed",
-          failure: { kind: timeout ? "timeout" : "unreachable", endpoint, message },
-          verdict: { kind: "failure", retryAfterMs: 0, tokens: 0 }
-        }
-      } finally {
-        target.pools.release(pool)
-        clearTimeout(wholeTimer)
-        res.off("close", onClose)
-      }
+    const parts: RelayParts = {
+      config: yield* LbConfig,
+      upstreams: yield* Upstreams,
+      stats: yield* Stats,
+      metrics: yield* Metrics,
+      cache: yield* ResponseCache,
+      tracing: yield* Tracing
     }
-
+    const attempt = (request: RelayRequest, endpoint: Endpoint.EndpointRecord): Promise<Attempt> =>
+      new Exchange(parts, request, endpoint).run()
     return { attempt } as const
   })
 }) {}
