@@ -37,10 +37,25 @@ export const deficits = (candidates: ReadonlyArray<ShareCandidate>, estimate: nu
  * Candidates with a zero target are never chosen while one with a positive target exists.
  */
 export const pickByDeficit = (candidates: ReadonlyArray<ShareCandidate>, estimate: number): number => {
-  if (candidates.length === 0) return -1
-  const d = deficits(candidates, estimate)
+  const n = candidates.length
+  if (n === 0) return -1
+  // `deficits` without its arrays (this runs on every routed request), the same arithmetic in the same order.
+  let total = estimate
+  let sum = 0
+  for (let i = 0; i < n; i++) {
+    total += candidates[i]!.tokens
+    sum += candidates[i]!.quota
+  }
   let best = 0
-  for (let i = 1; i < d.length; i++) if (d[i]! > d[best]!) best = i
+  let bestDeficit = -Infinity
+  for (let i = 0; i < n; i++) {
+    const c = candidates[i]!
+    const deficit = (sum > 0 ? c.quota / sum : 1 / n) * total - c.tokens
+    if (i === 0 || deficit > bestDeficit) {
+      best = i
+      bestDeficit = deficit
+    }
+  }
   return best
 }
 

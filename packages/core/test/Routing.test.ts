@@ -28,6 +28,19 @@ describe("percentage routing (deficit rule)", () => {
     expect(pickByDeficit([], 10)).toBe(-1)
   })
 
+  it.prop(
+    "picks the first largest of `deficits`, for any quotas, tokens and estimate",
+    [
+      fc.array(fc.record({ quota: fc.integer({ min: 0, max: 100 }), tokens: fc.integer({ min: 0, max: 1e9 }) }), { maxLength: 8 }),
+      fc.integer({ min: 0, max: 1e6 })
+    ],
+    ([candidates, estimate]) => {
+      const d = deficits(candidates, estimate)
+      const expected = d.length === 0 ? -1 : d.indexOf(Math.max(...d))
+      expect(pickByDeficit(candidates, estimate)).toBe(expected)
+    }
+  )
+
   it("splits 50/30/20 exactly for equal requests", () => {
     const served = simulate([50, 30, 20], Array.from({ length: 100 }, () => ({ size: 10, estimate: 10 })))
     expect(served).toEqual([500, 300, 200])

@@ -74,6 +74,8 @@ interface Waiter extends Ask {
   readonly timer: NodeJS.Timeout
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
 /** select: every candidate is at its concurrency limit. */
 const FULL: unique symbol = Symbol("full")
 
@@ -88,7 +90,14 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
     const engines = yield* EngineMetrics
     const loadSettings: LoadScore.LoadSettings = { minMatch: config.affinityMinMatch, maxPenaltyMs: config.affinityMaxPenaltyMs }
     /** Reused by every load decision: no allocation per candidate. */
-    const scored: Array<{ -readonly [K in keyof LoadScore.LoadCandidate]: LoadScore.LoadCandidate[K] }> = []
+    const scored: Array<Mutable<LoadScore.LoadCandidate>> = []
+    // Reused by every decision too (one runs at a time and none keeps them): no array per pick.
+    const candidates: Array<Endpoint.EndpointRecord> = []
+    const available: Array<Endpoint.EndpointRecord> = []
+    const free: Array<Endpoint.EndpointRecord> = []
+    const unsaturated: Array<Endpoint.EndpointRecord> = []
+    const byShare: Array<Mutable<Routing.ShareCandidate>> = []
+    const byPriority: Array<Mutable<Routing.PriorityCandidate>> = []
 
     const inflight = new Map<string, number>()
     const queue: Array<Waiter> = []
@@ -100,7 +109,8 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
 
     /** Percentage mode: credit endpoints that just became available so they get no catch-up burst. */
     const creditReturning = (block: BlockShares, available: ReadonlyArray<Endpoint.EndpointRecord>, estimate: number) => {
-      const returning = available.some((e) => !block.present.has(e.id))
+      let returning = false
+      for (const e of available) if (!block.present.has(e.id)) returning = true
       if (returning && block.present.size > 0) {
         const d = Routing.deficits(available.map((e) => ({ quota: e.token_quota_percent, tokens: shares.tokens(block, e.id) })), estimate)
         const cap = CATCH_UP_REQUESTS * Math.max(block.averageRequest, estimate)
@@ -125,7 +135,7 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
           for (const e of open) if (e.id === id && !isFull(e)) return e
         }
       }
-      const free: Array<Endpoint.EndpointRecord> = []
+      free.length = 0
       for (const e of open) if (!isFull(e)) free.push(e)
       const blocks = work?.chain.length ?? 0
       const prompt = work?.promptTokens ?? 0
@@ -160,20 +170,31 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
         if (config.priorityOverflowOnSaturation) {
           // A saturated endpoint overflows to the next priority like a full one; if all are, none is skipped.
           const now = performance.now()
-          const unsaturated = open.filter((e) => !saturated(engines.fresh(e.id, now)))
+          unsaturated.length = 0
+          for (const e of open) if (!saturated(engines.fresh(e.id, now))) unsaturated.push(e)
           if (unsaturated.length > 0) open = unsaturated
         }
-        const i = Routing.pickByPriority(
-          open.map((e) => ({ priority: e.priority_order, inflight: inflightOf(e.id), maxConcurrent: e.max_concurrent })),
-          turn++
-        )
+        for (let k = 0; k < open.length; k++) {
+          const e = open[k]!
+          const c = byPriority[k] ??= { priority: 0, inflight: 0, maxConcurrent: 0 }
+          c.priority = e.priority_order
+          c.inflight = inflightOf(e.id)
+          c.maxConcurrent = e.max_concurrent
+        }
+        byPriority.length = open.length
+        const i = Routing.pickByPriority(byPriority, turn++)
         return i === -1 ? undefined : open[i]
       }
-      const free = open.filter((e) => !isFull(e))
-      const i = Routing.pickByDeficit(
-        free.map((e) => ({ quota: e.token_quota_percent, tokens: shares.tokens(blockShares, e.id) })),
-        estimate
-      )
+      free.length = 0
+      for (const e of open) {
+        if (isFull(e)) continue
+        const c = byShare[free.length] ??= { quota: 0, tokens: 0 }
+        c.quota = e.token_quota_percent
+        c.tokens = shares.tokens(blockShares, e.id)
+        free.push(e)
+      }
+      byShare.length = free.length
+      const i = Routing.pickByDeficit(byShare, estimate)
       return i === -1 ? undefined : free[i]
     }
 
@@ -181,7 +202,7 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
     const select = (ask: Ask): Lease | Refusal | typeof FULL => {
       let enabled = 0
       let serving = 0
-      const candidates: Array<Endpoint.EndpointRecord> = []
+      candidates.length = 0
       for (const e of topology.wiredEndpoints(ask.block.id)) {
         if (!e.enabled) continue
         enabled++
@@ -193,7 +214,8 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       if (serving === 0) return { kind: "no-model" }
       if (candidates.length === 0) return { kind: "exhausted" }
 
-      let available = candidates.filter((e) => cooldowns.canSend(e.id))
+      available.length = 0
+      for (const e of candidates) if (cooldowns.canSend(e.id)) available.push(e)
       if (available.length === 0) {
         // Everything is cooling down: probe the one whose cooldown ends first rather than fail.
         const probe = candidates
@@ -203,7 +225,7 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
           const soonest = Math.min(...candidates.map((e) => cooldowns.view(e.id).remaining_seconds))
           return { kind: "cooling-down", retryAfterSeconds: Math.max(1, Math.ceil(soonest)) }
         }
-        available = [probe]
+        available.push(probe)
       }
 
       const blockShares = shares.block(ask.block.id)
