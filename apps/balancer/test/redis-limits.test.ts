@@ -11,6 +11,7 @@ import { Redis as RedisClient } from "ioredis"
 import { afterAll, beforeAll } from "vitest"
 import { type Balancer, startBalancer } from "./support/Balancer.js"
 import { type Postgres, type Redis, startPostgres, startRedis } from "./support/Engines.js"
+import { type BalancerProcess, spawnBalancer } from "./support/Process.js"
 import { generations } from "./support/Sims.js"
 import { within } from "./support/within.js"
 
@@ -118,7 +119,7 @@ describe("limits shared through Redis", () => {
     Effect.gen(function*() {
       const { replicas: all } = yield* replicas(3)
       // Slow enough that every admitted request is still in flight when the last one arrives.
-      const { token, upstream } = yield* setup(all, { models: ["m1"], outputTokens: 97, ttftMs: 800 }, { tpm_limit: 500 })
+      const { token, upstream } = yield* setup(all, { models: ["m1"], outputTokens: 97, ttftMs: 2_000 }, { tpm_limit: 500 })
       // Each estimated at 10 + 100 = 110: at most four fit in 500, whichever replicas they reach.
       const answers = yield* Effect.all(Array.from({ length: 12 }, (_, i) => chat(all[i % 3]!, token, 100)), { concurrency: 12 })
       const admitted = answers.filter((r) => r.status === 200)
@@ -211,7 +212,7 @@ describe("limits shared through Redis", () => {
       try {
         const start = performance.now()
         const [refused, admitted] = yield* Effect.all([chat(closed!, token), chat(open!, token)], { concurrency: 2 })
-        expect(performance.now() - start).toBeLessThan(1_500)
+        expect(performance.now() - start).toBeLessThan(2_000)
         expect([refused.status, refused.body.error.code]).toEqual([503, "rate_limit_unavailable"])
         expect(admitted.status).toBe(200)
       } finally {
@@ -230,4 +231,68 @@ describe("limits shared through Redis", () => {
       const retryAfter = Number(refused.headers.get("retry-after"))
       expect(retryAfter >= 1 && retryAfter <= 60).toBe(true)
     }), 60_000)
+})
+
+describe("limits shared through Redis by replicas as processes (dist/main.js)", () => {
+  const ADMIN = "redis-process-admin-token-0123"
+
+  const call = (lb: BalancerProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    Effect.promise(async () => {
+      const response = await fetch(lb.url + path, {
+        method,
+        headers: { "x-admin-token": ADMIN, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(10_000)
+      })
+      const text = await response.text()
+      return { status: response.status, body: text === "" ? undefined : JSON.parse(text) }
+    })
+
+  const chatThrough = (lb: BalancerProcess, token: string) =>
+    call(lb, "POST", "/v1/chat/completions", { model: "m1", messages: [{ role: "user", content: "hi" }], max_tokens: 2 }, {
+      authorization: `Bearer ${token}`
+    })
+
+  it.scopedLive("three processes let exactly 10 of 30 requests of an rpm limit of 10 through; Redis stopped, each warns once, not per request", () =>
+    Effect.gen(function*() {
+      const upstream = yield* simScoped({ models: ["m1"], outputTokens: 2 })
+      const url = postgres.createDatabase()
+      const db = nextRedisDb()
+      const all: Array<BalancerProcess> = []
+      for (let i = 0; i < 3; i++) {
+        all.push(yield* spawnBalancer({
+          LB_DATABASE_URL: url,
+          LB_REDIS_URL: redis.url(db),
+          LB_REDIS_TIMEOUT_MS: "2000",
+          LB_REPLICA_ID: `p${i}`,
+          LB_ADMIN_TOKEN: ADMIN
+        }))
+      }
+      const [a] = all
+      expect((yield* call(a!, "POST", "/admin/api/endpoints", { name: "e", base_url: upstream.baseUrl, connected: true })).status).toBe(201)
+      const created = yield* call(a!, "POST", "/admin/api/tokens", { name: "limited", rpm_limit: 10 })
+      expect(created.status).toBe(201)
+      const token = created.body.token as string
+      for (const lb of all) {
+        yield* within(2_000, Effect.map(call(lb, "GET", "/admin/api/state"), (r) => r.body.endpoints.length === 1))
+        yield* within(2_000, Effect.map(call(lb, "GET", "/admin/api/tokens"), (r) => r.body.length === 1))
+      }
+      const answers = yield* Effect.all(Array.from({ length: 30 }, (_, i) => chatThrough(all[i % 3]!, token)), { concurrency: 30 })
+      expect(answers.filter((r) => r.status === 200)).toHaveLength(10)
+      expect(answers.filter((r) => r.status === 429)).toHaveLength(20)
+      expect(generations(upstream)).toBe(10)
+
+      // Default policy (open): admitted, and one warning per replica however many requests fail.
+      yield* Effect.promise(() => redis.stop())
+      try {
+        for (let i = 0; i < 6; i++) expect((yield* chatThrough(all[i % 3]!, token)).status).toBe(200)
+      } finally {
+        yield* Effect.promise(() => redis.start())
+      }
+      for (const lb of all) {
+        const warnings = lb.output().split("\n").filter((line) => line.includes("Redis unreachable for shared limits"))
+        expect(warnings).toHaveLength(1)
+        expect(JSON.parse(warnings[0]!)).toMatchObject({ logLevel: "WARN" })
+      }
+    }), 120_000)
 })
