@@ -3,8 +3,8 @@
  *
  * Among the candidates (already wired, enabled, serving the model, not cooling down, below
  * max_concurrent): a saturated one is never chosen while an unsaturated one exists. Each has an
- * estimated time to first token, (its in-flight uncached prompt tokens + this request's uncached
- * tokens) / its prefill rate. Those whose prefix match reaches `minMatch` are preferred unless their
+ * estimated time to first token, (the uncached prompt tokens it still has to prefill + this request's
+ * uncached tokens) / its prefill rate: when its backlog will be done, then this request's prefill. Those whose prefix match reaches `minMatch` are preferred unless their
  * estimate exceeds the best other's by more than `maxPenaltyMs`; otherwise the lowest estimate wins.
  * Ties go to the shorter engine queue, then the fewer in-flight requests.
  */
@@ -14,7 +14,7 @@ export interface LoadCandidate {
   readonly saturated: boolean
   /** Leading share of the request's prompt blocks this endpoint has cached, 0..1. */
   readonly match: number
-  /** Uncached prompt tokens of its requests still in prefill. */
+  /** Uncached prompt tokens of its requests still to prefill (less what it prefilled since its last progress). */
   readonly inflightPromptTokens: number
   /** This request's prompt tokens that it would have to prefill: prompt x (1 - match). */
   readonly uncachedTokens: number

@@ -28,8 +28,9 @@ export interface LeaseLoad {
   readonly of: EndpointLoad
   /** Its uncached prompt tokens, counted in flight until its first token. */
   readonly uncached: number
-  /** Uncached prompt tokens in flight on the endpoint before it: prefilled first. */
-  readonly ahead: number
+  /** performance.now() at its dispatch, and its sequence number on the endpoint (EndpointLoad.dispatch). */
+  readonly at: number
+  readonly seq: number
   readonly decode: number
   prefilling: boolean
 }
@@ -147,7 +148,7 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
         const c = scored[i] ??= { saturated: false, match: 0, inflightPromptTokens: 0, uncachedTokens: 0, prefillPerMs: 1, queue: 0, inflight: 0 }
         c.saturated = saturated(engine)
         c.match = match
-        c.inflightPromptTokens = load.inflightPromptTokens
+        c.inflightPromptTokens = load.pendingPromptTokens(now)
         c.uncachedTokens = prompt * (1 - match)
         c.prefillPerMs = load.prefillPerMs
         c.inflight = inflightOf(e.id)
@@ -242,7 +243,8 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
     /** Counts a load-mode request on its endpoint: prefix recorded, prompt and decode tokens in flight. */
     const dispatchLoad = (endpoint: Endpoint.EndpointRecord, work: RequestWork): LeaseLoad => {
       const load = loads.of(endpoint.id)
-      const engine = engines.fresh(endpoint.id, performance.now())
+      const now = performance.now()
+      const engine = engines.fresh(endpoint.id, now)
       if (engine !== undefined) {
         const capacity = Prefix.capacityOf(engine.numGpuBlocks, engine.blockSize)
         if (capacity !== load.prefix.capacity && !Number.isNaN(engine.numGpuBlocks)) load.prefix.resize(capacity)
@@ -250,9 +252,8 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
       const blocks = work.chain.length
       const match = blocks === 0 ? 0 : Prefix.matchRatio(load.prefix.matched(work.chain), blocks)
       const uncached = work.promptTokens * (1 - match)
-      const lease: LeaseLoad = { of: load, uncached, ahead: load.inflightPromptTokens, decode: work.decodeTokens, prefilling: true }
-      load.inflightPromptTokens += uncached
-      load.inflightDecodeTokens += work.decodeTokens
+      const seq = load.dispatch(uncached, work.decodeTokens, now)
+      const lease: LeaseLoad = { of: load, uncached, at: now, seq, decode: work.decodeTokens, prefilling: true }
       load.prefix.record(work.chain)
       if (work.session !== undefined) loads.stick(work.session, endpoint.id)
       return lease
@@ -260,14 +261,14 @@ export class RoutingEngine extends Effect.Service<RoutingEngine>()("RoutingEngin
 
     /**
      * The request's prefill is over (its first streamed token, or the end of a whole answer): its
-     * prompt tokens leave the endpoint's in-flight count; a TTFT teaches the endpoint's prefill rate.
+     * prompt tokens leave the endpoint's in-flight count; a first token (`ttftMs` given) teaches the
+     * endpoint's prefill rate (EndpointLoads.prefillDone).
      */
     const prefillDone = (lease: Lease, ttftMs?: number) => {
       const load = lease.load
       if (load === undefined || !load.prefilling) return
       load.prefilling = false
-      load.of.inflightPromptTokens = Math.max(0, load.of.inflightPromptTokens - load.uncached)
-      if (ttftMs !== undefined) loads.learn(load.of, load.ahead + load.uncached, ttftMs)
+      loads.prefillDone(load.of, load.seq, load.uncached, load.at, performance.now(), ttftMs !== undefined)
     }
 
     /**
