@@ -12,9 +12,9 @@ const audit = (lb: Balancer, query = "") => lb.admin("GET", `/audit${query}`).pi
 const created = (lb: Balancer, path: string, body: unknown) => lb.admin("POST", path, body).pipe(Effect.map((r) => r.body))
 
 describe("audit log", () => {
-  it.scopedLive("records each endpoint mutation with time, action, target, changed fields and client address", () =>
+  it.scopedLive("records each endpoint mutation with time, action, target, changed fields, client address and replica", () =>
     Effect.gen(function*() {
-      const lb = yield* startBalancer()
+      const lb = yield* startBalancer({ LB_REPLICA_ID: "replica-a" })
       const endpoint = yield* created(lb, "/endpoints", { ...valid, priority_order: 2 })
       yield* lb.admin("PATCH", `/endpoints/${endpoint.id}`, { priority_order: 5, enabled: false })
       yield* lb.admin("DELETE", `/endpoints/${endpoint.id}`)
@@ -34,7 +34,7 @@ describe("audit log", () => {
         pos_x: 0,
         pos_y: 0
       }
-      const target = { target_type: "endpoint", target_id: endpoint.id, client_address: "127.0.0.1" }
+      const target = { target_type: "endpoint", target_id: endpoint.id, client_address: "127.0.0.1", replica: "replica-a" }
       expect(create).toEqual({
         id: expect.any(Number),
         time: expect.stringMatching(ISO),

@@ -115,4 +115,18 @@ describe("several replicas on PostgreSQL", () => {
         expect(m.value("lb_request_duration_seconds_count", { replica: id, endpoint: "e", stream: "false" })).toBe(own)
       }
     }), 60_000)
+
+  it.scopedLive("the audit log names the replica that made each change, read through either replica", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* replicas(2)
+      const endpoint = (yield* a!.admin("POST", "/endpoints", { name: "audited", base_url: "http://127.0.0.1:9/v1" })).body
+      // Each replica writes its entries behind (at least every second, and before a read through it): read
+      // through A first, so that A's entry is stored before B's change.
+      expect((yield* a!.admin("GET", "/audit")).body).toHaveLength(1)
+      yield* within(1_000, Effect.map(b!.admin("PATCH", `/endpoints/${endpoint.id}`, { priority_order: 3 }), (r) => r.status === 200))
+      const expected = [["endpoint.update", endpoint.id, "r1"], ["endpoint.create", endpoint.id, "r0"]]
+      const entries = (lb: Balancer) => Effect.map(lb.admin("GET", "/audit"), (r) => r.body.map((e: any) => [e.action, e.target_id, e.replica]))
+      expect(yield* entries(b!)).toEqual(expected)
+      yield* within(3_000, Effect.map(entries(a!), (seen) => JSON.stringify(seen) === JSON.stringify(expected)))
+    }), 60_000)
 })

@@ -203,7 +203,10 @@ export const AuditEntry = Schema.Struct({
     key: Schema.String,
     value: Schema.Struct({ old: Schema.optional(Schema.Unknown), new: Schema.optional(Schema.Unknown) })
   }).annotations({ description: 'changed fields, old and new values; secrets as "[redacted]"' }),
-  client_address: Schema.NullOr(Schema.String)
+  client_address: Schema.NullOr(Schema.String),
+  replica: Schema.NullOr(Schema.String).annotations({
+    description: "the replica that made the change (LB_REPLICA_ID); null on entries older than the field"
+  })
 }).annotations({ identifier: "AuditEntry" })
 export type AuditEntry = typeof AuditEntry.Type
 

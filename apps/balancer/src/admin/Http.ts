@@ -3,10 +3,10 @@
  * Every mutation is audited once it has succeeded; a client that hangs up cannot stop one between
  * the change and its audit entry.
  */
-import { HttpApiBuilder, HttpLayerRouter } from "@effect/platform"
+import { HttpApiBuilder, HttpLayerRouter, HttpServerResponse } from "@effect/platform"
 import { Endpoint } from "@llmlb/core"
-import { SqlClient } from "@effect/sql"
-import { Effect, Layer } from "effect"
+import { SqlClient, SqlError } from "@effect/sql"
+import { Effect, Layer, Option, Predicate } from "effect"
 import { Audit, created, deleted, updated } from "../observability/Audit.js"
 import { LiveState } from "../observability/LiveState.js"
 import { StatsStore } from "../observability/StatsStore.js"
@@ -179,6 +179,44 @@ const EventsLive = HttpApiBuilder.group(AdminApi, "events", (handlers) =>
     return handlers.handle("ticket", () => tickets.issue)
   }))
 
+/** Node's and PostgreSQL's codes of a connection that could not be made or was lost (SQLSTATE classes 08, 57P). */
+const CONNECTION_CODE = /^(?:E(?:CONNREFUSED|CONNRESET|TIMEDOUT|PIPE|HOSTUNREACH|NETUNREACH|AI_AGAIN|NOTFOUND)|08\w{3}|57P\w{2}|SQLITE_BUSY)$/
+const CONNECTION_MESSAGE = /timeout exceeded when trying to connect|Connection terminated|connection is closed|Client was closed/i
+
+/**
+ * A store failure that is the database being away (stopped, restarting, unreachable, busy), not a fault
+ * of ours: the repositories die with the SqlError, and the client gets a 503 saying so instead of a 500.
+ */
+export const isStoreUnavailable = (defect: unknown): defect is SqlError.SqlError => {
+  if (!(defect instanceof SqlError.SqlError)) return false
+  if (defect.message === "Connection error" || defect.message.startsWith("Failed to acquire connection")) return true
+  const cause: unknown = defect.cause
+  const code = Predicate.hasProperty(cause, "code") ? String(cause.code) : ""
+  const message = cause instanceof Error ? cause.message : ""
+  return CONNECTION_CODE.test(code) || CONNECTION_MESSAGE.test(message)
+}
+
+/** Retry-After of the 503: a restart of PostgreSQL takes seconds. */
+const STORE_RETRY_SECONDS = 5
+
+/** Admin requests whose store call failed because the database is away: 503 in the admin API's error shape. */
+const StoreUnavailableLive = HttpLayerRouter.middleware((app) =>
+  Effect.catchSomeDefect(app, (defect) =>
+    isStoreUnavailable(defect)
+      ? Option.some(
+        Effect.logWarning("admin: the database is unavailable", defect.cause).pipe(
+          Effect.as(HttpServerResponse.unsafeJson(
+            {
+              _tag: "ServiceUnavailable",
+              message: "The database is unavailable, so admin changes cannot be saved now (proxying goes on with the configuration in memory). Try again shortly."
+            },
+            { status: 503, headers: { "retry-after": String(STORE_RETRY_SECONDS) } }
+          ))
+        )
+      )
+      : Option.none())
+).layer
+
 /** The admin API and its OpenAPI document. */
 export const AdminRoutes = HttpLayerRouter.addHttpApi(adminApiOf(VERSION), { openapiPath: "/admin/api/openapi.json" }).pipe(
   Layer.provide(
@@ -194,5 +232,6 @@ export const AdminRoutes = HttpLayerRouter.addHttpApi(adminApiOf(VERSION), { ope
       EventsLive,
       EventStreamLive
     ).pipe(Layer.provide([AdminAuthLive, EventsAuthLive])) // each group applies its guard itself (see packages/api AdminApi.ts)
-  )
+  ),
+  Layer.provide(StoreUnavailableLive)
 )

@@ -1,5 +1,6 @@
 /**
- * The audit trail of admin mutations (DESIGN.md "Admin and security"): each one is logged as a JSON
+ * The audit trail of admin mutations (DESIGN.md "Admin and security"), each with the replica that made it
+ * (LB_REPLICA_ID): each one is logged as a JSON
  * line at once and queued for the `audit_log` table, which a background fiber writes in batches every
  * second and at shutdown. Reading the log writes the queue first, so a reader sees its own mutations.
  *
@@ -69,7 +70,7 @@ const mergeMoves = (earlier: AuditRecord, later: AuditRecord): AuditRecord => {
 export class Audit extends Effect.Service<Audit>()("Audit", {
   scoped: Effect.gen(function*() {
     const repo = yield* AuditRepo
-    const { auditRetentionDays, auditMaxRows } = yield* LbConfig
+    const { auditMaxRows, auditRetentionDays, replicaId } = yield* LbConfig
     const addresses = yield* ClientAddress
     const queue = yield* Queue.unbounded<AuditRecord>()
     /** Writes in queue order, which is id order, even when a reader and the fiber both write. */
@@ -140,7 +141,8 @@ export class Audit extends Effect.Service<Audit>()("Audit", {
             target_type: targetType,
             target_id: targetId,
             changes: redact(changes),
-            client_address: addresses.of(request)
+            client_address: addresses.of(request),
+            replica: replicaId
           }
           const key = `${targetType}:${targetId}`
           return (isMove(record) ? holdMove(key, record) : Effect.zipRight(settleMove(key), commit(record))).pipe(

@@ -142,7 +142,9 @@ const migrationsFor = ({ autoId, counter, nocaseIndex, nocaseName, now, real, ro
       `CREATE INDEX client_tokens_block_id ON client_tokens (block_id)`
     ]),
     // Routing mode load: where an endpoint's engine metrics are read (null = /metrics on its origin).
-    "0006_endpoint_metrics_url": migration([`ALTER TABLE endpoints ADD COLUMN metrics_url TEXT`])
+    "0006_endpoint_metrics_url": migration([`ALTER TABLE endpoints ADD COLUMN metrics_url TEXT`]),
+    // Several replicas: which one made the mutation (LB_REPLICA_ID); null on entries from before.
+    "0007_audit_replica": migration([`ALTER TABLE audit_log ADD COLUMN replica TEXT`])
   })
 
 export const migrations = migrationsFor(sqlite)

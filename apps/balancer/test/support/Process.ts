@@ -45,7 +45,8 @@ export const spawnBalancer = (env: Record<string, string>, options: { readonly c
           ...options
         })
         const { output, exited } = collect(child)
-        const timer = setTimeout(() => reject(new Error(`no listening line in:\n${output()}`)), 15_000)
+        // Generous: a cold start on a loaded 2-core machine takes several seconds; the event ends the wait.
+        const timer = setTimeout(() => reject(new Error(`no listening line in:\n${output()}`)), 60_000)
         child.stdout!.on("data", () => {
           const match = /listening on http:\/\/[^:]+:(\d+)/.exec(output())
           if (match) {

@@ -3,12 +3,17 @@
  */
 import { Duration, Effect } from "effect"
 
-/** How long until `check` holds, polling every 20 ms for at most `limitMs`; fails past it. */
+/**
+ * Polls `check` every 20 ms until it holds and answers when the check that held was sent (ms after the
+ * start): a request sent by then was served so, however long a loaded machine took to answer it. Fails
+ * when no check sent within `limitMs` held.
+ */
 export const within = (limitMs: number, check: Effect.Effect<boolean>) =>
   Effect.gen(function*() {
     const start = performance.now()
     while (performance.now() - start < limitMs) {
-      if (yield* check) return performance.now() - start
+      const sent = performance.now() - start
+      if (yield* check) return sent
       yield* Effect.sleep(Duration.millis(20))
     }
     return yield* Effect.die(new Error(`not within ${limitMs} ms`))
