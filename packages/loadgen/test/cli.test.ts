@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { useSim } from "./support.js"
+import { until, useSim } from "./support.js"
 
 const cliPath = new URL("../src/cli.ts", import.meta.url).pathname
 
@@ -28,14 +28,6 @@ const runCli = (args: ReadonlyArray<string>): Cli => {
 const tempFiles = () => {
   const dir = mkdtempSync(join(tmpdir(), "loadtest-"))
   return { json: join(dir, "report.json"), csv: join(dir, "requests.csv") }
-}
-
-const until = async (check: () => boolean, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time")
-    await new Promise((r) => setTimeout(r, 20))
-  }
 }
 
 describe("loadtest CLI", () => {

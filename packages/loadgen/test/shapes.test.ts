@@ -2,7 +2,7 @@
 import { Effect, Fiber } from "effect"
 import { describe, expect, it } from "vitest"
 import { runLoad } from "../src/Run.js"
-import { run, settings, useSim } from "./support.js"
+import { run, settings, until, useSim } from "./support.js"
 
 describe("load shapes", () => {
   it("a concurrency-N run never has more than N requests at the simulator, and N most of the time", async () => {
@@ -102,13 +102,11 @@ describe("load shapes", () => {
     const sim = await useSim({ ttftMs: 10_000 })
     await Effect.runPromise(Effect.gen(function*() {
       const fiber = yield* Effect.fork(runLoad(settings({ base_url: sim.baseUrl, concurrency: 3 })))
-      yield* Effect.sleep("300 millis")
-      expect(sim.counters().running).toBe(3)
+      yield* Effect.promise(() => until(() => sim.counters().running === 3, 10_000))
       yield* Fiber.interrupt(fiber)
     }))
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(sim.counters().running).toBe(0)
-    expect(sim.counters().aborted).toBe(3)
+    // all three requests end at the server, aborted, not completed
+    await until(() => sim.counters().aborted === 3 && sim.counters().running === 0, 5_000)
   }, 30_000)
 
   it("a request timeout ends the request as failed", async () => {

@@ -35,3 +35,12 @@ export const run = async (
   )
   return { ...result, records }
 }
+
+/** Polls `check` until it holds; fails after `timeoutMs` (waits on a shared machine are events, not sleeps). */
+export const until = async (check: () => boolean, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time")
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
