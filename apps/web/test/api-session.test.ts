@@ -8,6 +8,7 @@ import { Endpoint } from "@llmlb/core"
 import { Effect, Schema } from "effect"
 import { spawnBalancer } from "../../balancer/test/support/Process.js"
 import { ApiError, createAdminSession, TOKEN_STORAGE_KEY, toApiError } from "../src/api/index.js"
+import { editorApi } from "../src/editor/store/AdminSession.js"
 import { memoryStorage } from "./api-support.js"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -132,6 +133,28 @@ describe("admin session", () => {
       const decoded = Schema.decodeUnknownSync(HttpApiDecodeError)(response.body)
       const error = yield* toApiError(decoded)
       expect([error.status, error.field, error.message]).toEqual([400, "token_quota_percent", "token_quota_percent must be between 0 and 100"])
+    }))
+
+  it.scopedLive("the editor's creates fill in what is not given exactly as the server does", () =>
+    Effect.gen(function*() {
+      const lb = yield* balancer()
+      const api = editorApi(createAdminSession(lb.url, { storage: memoryStorage({ [TOKEN_STORAGE_KEY]: ADMIN_TOKEN }) }))
+      // A raw POST with the required fields only: the server applies its own defaults.
+      const raw = (path: string, body: object) =>
+        Effect.promise(() =>
+          fetch(`${lb.url}/admin/api/${path}`, {
+            method: "POST",
+            headers: { "x-admin-token": ADMIN_TOKEN, "content-type": "application/json" },
+            body: JSON.stringify(body)
+          }).then((r) => r.json() as Promise<Record<string, unknown>>)
+        )
+      const base_url = "http://127.0.0.1:9/v1"
+      const { id: _a, name: _b, ...byEditor } = yield* Effect.promise(() => api.createEndpoint({ name: "by-editor", base_url }))
+      const { id: _c, name: _d, ...byServer } = yield* raw("endpoints", { name: "by-server", base_url })
+      expect(byEditor).toEqual(byServer)
+      const { id: _e, name: _f, ...blockByEditor } = yield* Effect.promise(() => api.createBlock({ name: "edited" }))
+      const { id: _g, name: _h, ...blockByServer } = yield* raw("incoming-blocks", { name: "served" })
+      expect(blockByEditor).toEqual(blockByServer)
     }))
 
   it.scopedLive("an unreachable balancer is status 0 and does not sign out", () =>
