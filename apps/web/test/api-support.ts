@@ -2,8 +2,10 @@
  * Test support for the API layer in Node: an EventSource over fetch (Node 20 has none; browsers use
  * their own), a free loopback port, a condition waiter, and an in-memory sessionStorage.
  */
-import { createServer } from "node:net"
 import type { EventSourceLike } from "../src/api/index.js"
+
+// One free-port finder for every test that starts a server on loopback.
+export { freePort } from "../../balancer/test/support/Engines.js"
 
 /** The part of the EventSource protocol the admin stream uses: `data:` lines, blank-line separated events. */
 export class NodeEventSource implements EventSourceLike {
@@ -51,16 +53,6 @@ export class NodeEventSource implements EventSourceLike {
     }
   }
 }
-
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
 
 /** Resolves once `condition` holds, polling every 20 ms; rejects after `ms` with `what`. */
 export const waitFor = async (what: string, condition: () => boolean, ms = 10_000) => {
