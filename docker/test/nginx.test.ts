@@ -93,6 +93,8 @@ describe("docker/nginx/scale.conf", () => {
 
   it("spreads /v1/ and /health to the replica with the fewest open requests, everything else by client address", () => {
     expect(value(upstream("replicas"), "least_conn")).toEqual([""])
+    // Without a shared zone each worker process would count open requests of its own.
+    for (const name of ["replicas", "replicas_by_client"]) expect(value(upstream(name), "zone"), name).toEqual([`${name} 64k`])
     expect(value(upstream("replicas_by_client"), "hash")).toEqual(["$remote_addr consistent"])
     expect(passTo("/v1/")).toEqual(["http://replicas"])
     expect(passTo("=", "/health")).toEqual(["http://replicas"])
