@@ -9,7 +9,7 @@ import { startRedis } from "./support/Engines.js"
 const redis = await startRedis()
 // A generous timeout: these exact answers must not meet the failure policy on a loaded machine. Every
 // balancer's admin calls come from 127.0.0.1 and now share one count: not the limit under test here.
-useSharedEnv({ LB_REDIS_URL: redis.url(), LB_REDIS_TIMEOUT_MS: "2000", LB_ADMIN_RATE_LIMIT_RPM: "100000" })
+useSharedEnv({ LB_REDIS_URL: redis.url(), LB_REDIS_TIMEOUT_MS: "5000", LB_ADMIN_RATE_LIMIT_RPM: "100000" })
 afterAll(async () => {
   useSharedEnv({})
   await redis.close()
