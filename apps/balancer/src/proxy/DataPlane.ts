@@ -7,7 +7,6 @@
 import { JsonProblem, OpenAi } from "@llmlb/core"
 import { type Span, SpanKind } from "@opentelemetry/api"
 import { Effect } from "effect"
-import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { performance } from "node:perf_hooks"
 import { LbConfig } from "../Config.js"
@@ -23,6 +22,7 @@ import { type BlockView, Topology } from "../store/Topology.js"
 import { Lifecycle } from "../Lifecycle.js"
 import { parseRequestBody, readBody, tokenEstimate, withUsageRequested } from "./Body.js"
 import { presetHead } from "./Head.js"
+import { RequestIds } from "./RequestId.js"
 import * as Respond from "./Respond.js"
 import { endpointLabel, type Failure, formatMs, Relay, type RelayRequest } from "./Relay.js"
 
@@ -56,10 +56,6 @@ const headerOf = (req: IncomingMessage, name: string) => {
   const value = req.headers[name]
   return Array.isArray(value) ? value.join(",") : value
 }
-
-/** A client's X-Request-ID is kept when it is a sane header value, else replaced. */
-const requestIdOf = (given: string | Array<string> | undefined) =>
-  typeof given === "string" && given.length <= 200 && /^[\x21-\x7e]+$/.test(given) ? given : randomUUID()
 
 /** The request's X-Request-ID: `dispatch` puts the one it answers with into the request's headers. */
 const idOf = (req: IncomingMessage) => req.headers["x-request-id"] as string
@@ -107,6 +103,14 @@ const sendRefusal = (res: ServerResponse, refusal: Refusal, model: string) => {
   }
 }
 
+/** The route appended to an endpoint's base URL, made once rather than per request. */
+const UPSTREAM_PATH: Record<Operation, string> = {
+  "chat/completions": "/chat/completions",
+  completions: "/completions",
+  embeddings: "/embeddings",
+  models: "/models"
+}
+
 const GEN_AI_OPERATION: Record<Operation, string> = {
   "chat/completions": "chat",
   completions: "text_completion",
@@ -139,6 +143,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
     const tracing = yield* Tracing
     const cache = yield* ResponseCache
     const lifecycle = yield* Lifecycle
+    const requestIds = new RequestIds()
 
     /**
      * The client token's bound block, else the block of `/v1/{pool_name}/...` when one has that name,
@@ -261,7 +266,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
       const request: RelayRequest = {
         requestId: idOf(req),
         res,
-        path: `/${route.operation}`,
+        path: UPSTREAM_PATH[route.operation],
         body: upstreamBody,
         stream,
         filterUsage,
@@ -343,7 +348,7 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
 
     const dispatch = async (req: IncomingMessage, res: ServerResponse) => {
       const startedAt = performance.now()
-      const requestId = requestIdOf(req.headers["x-request-id"])
+      const requestId = requestIds.of(req.headers["x-request-id"])
       req.headers["x-request-id"] = requestId
       if (lifecycle.draining()) {
         presetHead(res, requestId).setHeader("connection", "close")
@@ -381,20 +386,21 @@ export class DataPlane extends Effect.Service<DataPlane>()("DataPlane", {
     let onIdle: (() => void) | undefined
 
     /** The Node handler for every `/v1/*` request. */
-    const handle = (req: IncomingMessage, res: ServerResponse) => {
+    // Never rejects. One async function rather than `.catch` and `.finally` on dispatch's promise: no
+    // closures nor promises more per request.
+    const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
       active++
-      dispatch(req, res)
-        .catch((error: unknown) => {
-          // A bug, not an upstream failure: answer in OpenAI's shape and keep the details in the log.
-          Effect.runFork(Effect.logError("data plane error", error))
-          if (!res.headersSent) {
-            Respond.sendError(presetHead(res, idOf(req)), 500, "api_error", "internal_error", "Internal error in the load balancer")
-          }
-          else res.destroy()
-        })
-        .finally(() => {
-          if (--active === 0) onIdle?.()
-        })
+      try {
+        await dispatch(req, res)
+      } catch (error) {
+        // A bug, not an upstream failure: answer in OpenAI's shape and keep the details in the log.
+        Effect.runFork(Effect.logError("data plane error", error))
+        if (!res.headersSent) {
+          Respond.sendError(presetHead(res, idOf(req)), 500, "api_error", "internal_error", "Internal error in the load balancer")
+        } else res.destroy()
+      } finally {
+        if (--active === 0) onIdle?.()
+      }
     }
 
     /** Resolves once no request is being handled, or after `timeoutMs`; true when idle. */

@@ -8,7 +8,7 @@ import type { Endpoint } from "@llmlb/core"
 import { type Span, SpanKind } from "@opentelemetry/api"
 import { OpenAi } from "@llmlb/core"
 import { Effect } from "effect"
-import { EventEmitter } from "node:events"
+import type { EventEmitter } from "node:events"
 import type { ServerResponse } from "node:http"
 import { performance } from "node:perf_hooks"
 import { LbConfig } from "../Config.js"
@@ -151,15 +151,19 @@ interface RelayParts {
 /** The whole-answer timer: set aside from the attempt so that arming it makes no closure. */
 const timeOut = (exchange: Exchange) => {
   exchange.timedOut = true
-  exchange.emit("abort")
+  exchange.abort()
 }
 
 /**
  * One attempt of a request on an endpoint: its state in fields and its steps as methods, one object per
- * attempt instead of a closure per step. It is also the signal undici watches for an abort (undici takes an
- * EventEmitter as one): lighter than an AbortController with its AbortSignal and EventTarget.
+ * attempt instead of a closure per step. It is also the signal undici watches for an abort: undici takes an
+ * EventEmitter as one, reading `aborted` and listening with `once` and `removeListener` (api-request.js,
+ * util.addAbortListener), which this offers for its one listener without an emitter's or an
+ * AbortController's objects per attempt.
  */
-class Exchange extends EventEmitter {
+class Exchange {
+  aborted = false
+  private abortListener: (() => void) | undefined = undefined
   clientGone = false
   timedOut = false
   /** Set once a stream is being relayed: what it used so far, should it not finish. */
@@ -174,7 +178,7 @@ class Exchange extends EventEmitter {
   readonly onClose = () => {
     if (!this.request.res.writableFinished) {
       this.clientGone = true
-      this.emit("abort")
+      this.abort()
     }
   }
 
@@ -183,13 +187,35 @@ class Exchange extends EventEmitter {
     readonly request: RelayRequest,
     readonly endpoint: Endpoint.EndpointRecord
   ) {
-    super()
     this.target = parts.upstreams.targetOf(endpoint)
     this.timeoutMs = (endpoint.timeout ?? parts.config.defaultTimeoutSeconds) * 1000
     const tracer = parts.tracing.tracer
     this.span = tracer !== undefined && request.span !== undefined
       ? childSpan(tracer, request.span, `upstream ${endpoint.name}`, SpanKind.CLIENT)
       : undefined
+  }
+
+  on(_event: "abort", listener: () => void) {
+    this.abortListener = listener
+    return this
+  }
+
+  once(event: "abort", listener: () => void) {
+    return this.on(event, listener)
+  }
+
+  removeListener(_event: "abort", listener: () => void) {
+    if (this.abortListener === listener) this.abortListener = undefined
+    return this
+  }
+
+  /** Aborts the upstream request (once): undici fails it, or destroys the body being read. */
+  abort() {
+    if (this.aborted) return
+    this.aborted = true
+    const listener = this.abortListener
+    this.abortListener = undefined
+    listener?.()
   }
 
   /** Headers for `writeHead` at the commit; counts the time since the upstream's data as the balancer's. */
@@ -273,7 +299,7 @@ class Exchange extends EventEmitter {
         method: "POST",
         headers,
         body: request.body,
-        signal: this,
+        signal: this as unknown as EventEmitter, // the part of an emitter undici uses, see the class
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs
       })
