@@ -107,9 +107,21 @@ export interface Redis {
   readonly resume: () => void
 }
 
-/** redis-server on a free port of 127.0.0.1, no persistence, its working folder a temp one. */
+/**
+ * redis-server on a free port of 127.0.0.1, no persistence, its working folder a temp one. Another
+ * process may take the port between its choice and the bind: then it tries another, twice at most.
+ */
 export const startRedis = async (): Promise<Redis> => {
-  const port = await freePort()
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await redisOn(await freePort())
+    } catch (error) {
+      if (attempt === 3) throw error
+    }
+  }
+}
+
+const redisOn = async (port: number): Promise<Redis> => {
   const dir = mkdtempSync(join(tmpdir(), "lb-redis-"))
   let child: ChildProcess | undefined
   const start = () =>
@@ -121,7 +133,10 @@ export const startRedis = async (): Promise<Redis> => {
       )
       child = started
       let output = ""
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s:\n${output}`)), 10_000)
+      const timer = setTimeout(() => {
+        started.kill("SIGKILL")
+        reject(new Error(`redis-server did not start within 10 s:\n${output}`))
+      }, 10_000)
       started.stdout!.on("data", (chunk: Buffer) => {
         output += chunk.toString()
         if (output.includes("Ready to accept connections")) {
@@ -142,7 +157,12 @@ export const startRedis = async (): Promise<Redis> => {
       running.kill("SIGCONT")
       running.kill("SIGKILL")
     })
-  await start()
+  try {
+    await start()
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
   return {
     port,
     url: (db = 0) => `redis://127.0.0.1:${port}/${db}`,
