@@ -11,7 +11,7 @@ import { Redis as RedisClient } from "ioredis"
 import { afterAll, beforeAll } from "vitest"
 import { type Balancer, startBalancer } from "./support/Balancer.js"
 import { type Postgres, type Redis, startPostgres, startRedis } from "./support/Engines.js"
-import { type BalancerProcess, spawnBalancer } from "./support/Process.js"
+import { type BalancerProcess, processCaller, spawnBalancer } from "./support/Process.js"
 import { generations } from "./support/Sims.js"
 import { within } from "./support/within.js"
 
@@ -236,17 +236,7 @@ describe("limits shared through Redis", () => {
 describe("limits shared through Redis by replicas as processes (dist/main.js)", () => {
   const ADMIN = "redis-process-admin-token-0123"
 
-  const call = (lb: BalancerProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-    Effect.promise(async () => {
-      const response = await fetch(lb.url + path, {
-        method,
-        headers: { "x-admin-token": ADMIN, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(10_000)
-      })
-      const text = await response.text()
-      return { status: response.status, body: text === "" ? undefined : JSON.parse(text) }
-    })
+  const call = processCaller(ADMIN)
 
   const chatThrough = (lb: BalancerProcess, token: string) =>
     call(lb, "POST", "/v1/chat/completions", { model: "m1", messages: [{ role: "user", content: "hi" }], max_tokens: 2 }, {

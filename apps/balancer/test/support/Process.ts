@@ -59,3 +59,21 @@ export const spawnBalancer = (env: Record<string, string>, options: { readonly c
     ),
     ({ child, exited }) => Effect.promise(() => (child.exitCode === null ? (child.kill("SIGKILL"), exited) : exited))
   )
+
+/**
+ * JSON requests to balancer processes, each carrying this admin token; answers status 0 when the
+ * process could not be reached (killed, or not up yet).
+ */
+export const processCaller = (adminToken: string) =>
+(lb: BalancerProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  Effect.promise(async () => {
+    const response = await fetch(lb.url + path, {
+      method,
+      headers: { "x-admin-token": adminToken, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(10_000)
+    }).catch(() => undefined)
+    if (response === undefined) return { status: 0, body: undefined as any }
+    const text = await response.text()
+    return { status: response.status, body: text === "" ? undefined : JSON.parse(text) }
+  })
