@@ -11,6 +11,7 @@ import { ClientToken, Endpoint, IncomingBlock } from "@llmlb/core"
 import { Schema } from "effect"
 import { AdminAuth, EventsAuth } from "./AdminAuth.js"
 import { BadRequest, Conflict, NotFound } from "./Errors.js"
+import { PageQuery } from "./Paging.js"
 
 const rates = {
   requests: Schema.Number,
@@ -210,12 +211,7 @@ export const AuditEntry = Schema.Struct({
 }).annotations({ identifier: "AuditEntry" })
 export type AuditEntry = typeof AuditEntry.Type
 
-export const AuditQuery = Schema.Struct({
-  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000)), { default: () => 100 }),
-  before: Schema.optional(
-    Schema.NumberFromString.pipe(Schema.int()).annotations({ description: "only entries with a smaller id (the last id of the previous page)" })
-  )
-})
+export const AuditQuery = PageQuery(100, "entries")
 
 export class AuditGroup extends HttpApiGroup.make("audit")
   .add(

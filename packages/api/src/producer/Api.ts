@@ -11,6 +11,7 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchem
 import { Endpoint } from "@llmlb/core"
 import { Schema } from "effect"
 import { BadRequest, Conflict, NotFound, Unauthorized } from "../Errors.js"
+import { PageQuery } from "../Paging.js"
 
 /** `Authorization: Bearer <LP_TOKEN>`; without LP_TOKEN every call passes. */
 export class ProducerAuth extends HttpApiMiddleware.Tag<ProducerAuth>()("ProducerAuth", {
@@ -169,12 +170,7 @@ export const RunDetail = Schema.Struct({
 }).annotations({ identifier: "RunDetail" })
 export type RunDetail = typeof RunDetail.Type
 
-export const RunsQuery = Schema.Struct({
-  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000)), { default: () => 50 }),
-  before: Schema.optional(
-    Schema.NumberFromString.pipe(Schema.int()).annotations({ description: "only runs with a smaller id (the last id of the previous page)" })
-  )
-})
+export const RunsQuery = PageQuery(50, "runs")
 
 export const LiveTicket = Schema.Struct({ ticket: Schema.String, expires_in_seconds: Schema.Number }).annotations({
   identifier: "LiveTicket"
