@@ -18,6 +18,7 @@ import { childSpan, endSpan, traceparentOf, Tracing, type TracingShape } from ".
 import { type Lookup, ResponseCache } from "../protection/ResponseCache.js"
 import type { Verdict } from "../routing/RoutingEngine.js"
 import { type UpstreamTarget, Upstreams } from "../upstream/Upstreams.js"
+import { answerUsage } from "./AnswerUsage.js"
 import { answerHead } from "./Head.js"
 import * as Respond from "./Respond.js"
 import { StreamTap } from "./StreamTap.js"
@@ -133,6 +134,17 @@ const parseJson = (buffer: Buffer): any => {
   } catch {
     return undefined
   }
+}
+
+/** A whole answer's usage: read from its bytes, else (none given) parsed and estimated from its text. */
+const wholeUsage = (buffer: Buffer, promptEstimate: number): Usage => {
+  const read = answerUsage(buffer)
+  if (read !== undefined) return { ...read, estimated: false }
+  const json = parseJson(buffer)
+  const counted = OpenAi.usageCounts(json)
+  return counted === undefined
+    ? { promptTokens: promptEstimate, completionTokens: estimateCompletion(json), estimated: true }
+    : { ...counted, estimated: false }
 }
 
 /** 5xx and 429 say the endpoint is in trouble: another may answer. Other statuses are the answer. */
@@ -353,11 +365,7 @@ class Exchange {
       for await (const chunk of upstream.body) chunks.push(chunk as Buffer)
       const dataAt = performance.now()
       const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
-      const json = parseJson(buffer)
-      const counted = OpenAi.usageCounts(json)
-      const usage = counted === undefined
-        ? { promptTokens: request.promptEstimate, completionTokens: estimateCompletion(json), estimated: true }
-        : { ...counted, estimated: false }
+      const usage = wholeUsage(buffer, request.promptEstimate)
       const head = this.commitHead(dataAt, contentType)
       head.push("content-length", buffer.length)
       res.writeHead(upstream.statusCode, head)
