@@ -18,14 +18,19 @@
  *    `maxRunning` and the balancer's `inflight` in its state, polled every 10 ms during the run. Target: a
  *    peak never above the endpoint's max_concurrent.
  * 3. Decision time per mode at 50 endpoints (scripts/lib/decision-time.ts: the RoutingEngine in this process,
- *    acquire + release). Target: under 5 us each, mode load included. Then the CPU of scraping 50 endpoints'
- *    engine metrics every second, against scraping off. Target: under 1 % of a core.
+ *    acquire + release). Target: under 5 us each, mode load included.
+ * 4. The CPU of scraping 50 endpoints' engine metrics every second (the balancer's EngineMetrics in this
+ *    process, 50 vLLM-sized expositions served by a child process), against scraping off: this process's
+ *    CPU time over wall time (BENCH_SCRAPE_SECONDS, default 20, each), from servers that answer the whole
+ *    exposition and from servers that honour the name[] filter the scrapes send (vLLM's /metrics does).
+ *    Target: under 1 % of a core.
+ * BENCH_ROUTING_PARTS=3,4 runs the last two only.
  */
 import type { Children } from "./lib/children.js"
 import type { RequestsJob, RequestsResult } from "./lib/load.js"
 import { fixed, grouped, out, row, signed, title, verdict } from "./lib/report.js"
 import { runLoad } from "./lib/run-load.js"
-import { ENDPOINTS, measureDecisions, measureScrapeCpu } from "./lib/decision-time.js"
+import { ENDPOINTS, measureDecisions, measureScrapeCpu, type ScrapeRun } from "./lib/decision-time.js"
 import { runInSession } from "./lib/session.js"
 import {
   type BenchBalancer,
@@ -271,29 +276,40 @@ const startUpstreams = async (children: Children, balancer: BenchBalancer): Prom
 runInSession("bench-routing", async ({ children, tempDir }) => {
   const seed = Number(process.env["BENCH_SEED"] ?? "1")
   if (!Number.isInteger(seed)) throw new Error("BENCH_SEED must be an integer")
+  title("routing benchmark")
+  // Parts 3 and 4 alone need no balancer process nor upstreams.
+  if (process.env["BENCH_ROUTING_PARTS"] === "3,4") return benchDecisions(children, tempDir)
   const balancer = await startBenchBalancer(children, tempDir, {
     LB_ADMIN_RATE_LIMIT_RPM: "1000000", // the state is polled every 10 ms
     LB_QUOTA_WINDOW_SECONDS: "3600" // the whole run inside the quota window
   })
   const bench: Bench = { children, balancer, upstreams: await startUpstreams(children, balancer), seed }
-  title("routing benchmark")
   await benchPercentage(bench)
   out()
   await benchPriority(bench)
   out()
-  await benchDecisions(tempDir)
+  await benchDecisions(children, tempDir)
 })
 
 const TARGET_DECISION_US = 5
 
-async function benchDecisions(tempDir: string) {
+async function benchDecisions(children: Children, tempDir: string) {
   out(`3. decision time at ${ENDPOINTS} endpoints (acquire + release on the RoutingEngine, in this process)`)
   const times = await measureDecisions(tempDir)
   for (const mode of ["percentage", "priority", "load"] as const) {
     out(row([mode, `${fixed(times[mode], 2)} us`, verdict(times[mode] < TARGET_DECISION_US)], [14, 12, 0]))
   }
   out(row(["hash chain", `${fixed(times.hashChain, 1)} us`, "per 16,000-character prompt, once per request in mode load"], [14, 12, 0]))
-  const cpu = await measureScrapeCpu(tempDir)
-  const extra = cpu.on - cpu.off
-  out(row(["scrapes", `${fixed(extra, 2)} %`, `of a core for ${ENDPOINTS} endpoints every second (server included) ${verdict(extra < 1)}`], [14, 12, 0]))
+  out()
+  out(`4. CPU of the scraping process, ${ENDPOINTS} endpoints' /metrics every second (servers in another process)`)
+  const cpu = await measureScrapeCpu(children, tempDir)
+  const line = (label: string, r: ScrapeRun, what: string) =>
+    out(row([label, `${fixed(r.percent, 2)} %`, `${what}: ${grouped(r.scrapes)} scrapes in ${fixed(r.seconds, 1)} s`], [14, 12, 0]))
+  line("scraping off", cpu.off, "of a core, the balancer idle")
+  line("whole bodies", cpu.full, `servers without the name[] filter, ${grouped(cpu.bodyBytes)} bytes each`)
+  line("name[] filter", cpu.filtered, "servers with it, as vLLM's /metrics")
+  for (const [label, r] of [["cost, whole", cpu.full], ["cost, filter", cpu.filtered]] as const) {
+    const extra = r.percent - cpu.off.percent
+    out(row([label, `${fixed(extra, 2)} %`, `of a core for ${ENDPOINTS} endpoints every second (on - off) ${verdict(extra < 1)}`], [14, 12, 0]))
+  }
 }

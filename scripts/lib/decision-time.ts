@@ -5,18 +5,18 @@
  * load gets a 4,000-token prompt's hash chain (250 blocks), with every endpoint's prefix set holding other
  * prompts and one endpoint holding this one, the worst case of its leading-match search; the chain's
  * hashing (done once per request when the body is parsed, not per decision) is timed on its own.
- * `measureScrapeCpu`: the CPU the engine-metrics scrapes of 50 endpoints every second cost, against the same
- * balancer with scraping off; the in-process server answering them (a 17 KB vLLM-like exposition) is counted
- * too, so it is an upper bound.
+ * `measureScrapeCpu`: the CPU the engine-metrics scrapes of 50 endpoints every second cost the scraping
+ * process, against the same balancer with scraping off; the servers answering them (a 35 KB vLLM-like
+ * exposition each) run in a child process, so only the scraper's side is counted.
  */
 import { Effect, ConfigProvider, Context, Layer } from "effect"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { BalancerLive } from "../../apps/balancer/src/App.js"
 import { chainOf } from "../../apps/balancer/src/routing/PrefixHash.js"
 import { RoutingEngine } from "../../apps/balancer/src/routing/RoutingEngine.js"
 import { Topology } from "../../apps/balancer/src/store/Topology.js"
+import { type Children, waitForLine } from "./children.js"
+import { repoRoot, tsNodeArgs } from "./stack.js"
 
 export const ENDPOINTS = 50
 const ITERATIONS = 20_000
@@ -38,7 +38,7 @@ const text = (seed: number) => {
 }
 
 /** The balancer's layers in this process with ENDPOINTS endpoints on the default block. */
-const withEndpoints = (dbFile: string, scrapeSeconds: string, metricsUrl: string | null) =>
+const withEndpoints = (dbFile: string, scrapeSeconds: string, metricsUrl: (i: number) => string | null) =>
   Effect.gen(function*() {
     const provider = ConfigProvider.fromMap(new Map(Object.entries({
       LB_PORT: "0",
@@ -64,7 +64,7 @@ const withEndpoints = (dbFile: string, scrapeSeconds: string, metricsUrl: string
         max_concurrent: 0,
         timeout: null,
         verify_tls: true,
-        metrics_url: metricsUrl,
+        metrics_url: metricsUrl(i),
         pos_x: 0,
         pos_y: 0
       })
@@ -74,7 +74,7 @@ const withEndpoints = (dbFile: string, scrapeSeconds: string, metricsUrl: string
 
 export const measureDecisions = (tempDir: string): Promise<DecisionTimes> =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const { routing, topology } = yield* withEndpoints(join(tempDir, "decisions.db"), "0", null)
+    const { routing, topology } = yield* withEndpoints(join(tempDir, "decisions.db"), "0", () => null)
     const block = topology.defaultBlock()
     const chain = chainOf(text(0), "model")
     const work = { chain, promptTokens: PROMPT_CHARS / 4, decodeTokens: 256, session: undefined }
@@ -112,37 +112,66 @@ export const measureDecisions = (tempDir: string): Promise<DecisionTimes> =>
     return { percentage, priority, load, hashChain }
   })))
 
-const SCRAPE_SECONDS = 20
+/** Seconds of each scrape CPU measurement (BENCH_SCRAPE_SECONDS). */
+const SCRAPE_SECONDS = Number(process.env["BENCH_SCRAPE_SECONDS"] ?? "20")
 
-/** Percent of one core the process used over SCRAPE_SECONDS with ENDPOINTS endpoints scraped every `scrapeSeconds`. */
-const cpuWhileScraping = (dbFile: string, scrapeSeconds: string, url: string) =>
+export interface ScrapeRun {
+  /** Percent of one core the scraping process used. */
+  readonly percent: number
+  /** Scrapes the servers answered in the measured window (ENDPOINTS a second expected when on). */
+  readonly scrapes: number
+  readonly seconds: number
+}
+
+export interface ScrapeCpu {
+  readonly off: ScrapeRun
+  /** Servers that answer everything (no name[] filter), then servers that honour it as vLLM's does. */
+  readonly full: ScrapeRun
+  readonly filtered: ScrapeRun
+  /** Size of each whole exposition. */
+  readonly bodyBytes: number
+}
+
+/**
+ * Percent of one core this process used over SCRAPE_SECONDS, the balancer's layers built in it with
+ * ENDPOINTS endpoints (metrics at `path` on `ports`) scraped every `scrapeSeconds` (0 = off), after a
+ * settling time (connections opened, code compiled). Also the scrapes answered meanwhile, from the
+ * servers' count.
+ */
+const cpuWhileScraping = (dbFile: string, scrapeSeconds: string, ports: ReadonlyArray<number>, path: string) =>
   Effect.scoped(Effect.gen(function*() {
-    yield* withEndpoints(dbFile, scrapeSeconds, url)
+    yield* withEndpoints(dbFile, scrapeSeconds, (i) => `http://127.0.0.1:${ports[i % ports.length]}${path}`)
+    const served = () => Effect.promise(() => fetch(`http://127.0.0.1:${ports[0]}/count`).then((r) => r.text()).then(Number))
     yield* Effect.sleep("3 seconds")
     const before = process.cpuUsage()
     const t0 = performance.now()
+    const scrapes0 = yield* served()
     yield* Effect.sleep(`${SCRAPE_SECONDS} seconds`)
     const used = process.cpuUsage(before)
-    return ((used.user + used.system) / 1000 / (performance.now() - t0)) * 100
+    const wallMs = performance.now() - t0
+    const scrapes = (yield* served()) - scrapes0
+    return { percent: ((used.user + used.system) / 1000 / wallMs) * 100, scrapes, seconds: wallMs / 1000 }
   }))
 
-/** Extra percent of one core that scraping ENDPOINTS endpoints every second costs (server included). */
-export const measureScrapeCpu = async (tempDir: string): Promise<{ readonly off: number; readonly on: number }> => {
-  let body = `vllm:cache_config_info{block_size="16",num_gpu_blocks="4000"} 1.0\n`
-  for (let i = 0; i < 300; i++) body += `vllm:request_latency_bucket{le="${i}",model_name="m"} ${i * 7}\n`
-  body += `vllm:num_requests_waiting{model_name="m"} 2\nvllm:num_requests_running{model_name="m"} 5\nvllm:kv_cache_usage_perc{model_name="m"} 0.3\n`
-  const server = http.createServer((_, res) => {
-    res.writeHead(200, { "content-type": "text/plain" })
-    res.end(body)
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`
+/**
+ * The CPU that scraping ENDPOINTS engines' /metrics every second costs the balancer: ENDPOINTS servers in a
+ * child process (scripts/lib/metrics-servers.ts, a vLLM-sized exposition each), scraped by the balancer's
+ * EngineMetrics in this process; this process's CPU time over wall time, with scraping off, then on
+ * against servers without and with the name[] filter.
+ */
+export const measureScrapeCpu = async (children: Children, tempDir: string): Promise<ScrapeCpu> => {
+  const child = children.spawn("metrics-servers", process.execPath, tsNodeArgs("scripts/lib/metrics-servers.ts", [String(ENDPOINTS)]), { cwd: repoRoot })
   try {
-    const off = await Effect.runPromise(cpuWhileScraping(join(tempDir, "scrape-off.db"), "0", url))
-    const on = await Effect.runPromise(cpuWhileScraping(join(tempDir, "scrape-on.db"), "1", url))
-    return { off, on }
+    const match = await waitForLine(child, /metrics servers: (\d+) bytes each on ([\d ]+)/, 120_000)
+    const ports = match[2]!.trim().split(" ").map(Number)
+    const run = (name: string, seconds: string, path: string) =>
+      Effect.runPromise(cpuWhileScraping(join(tempDir, `scrape-${name}.db`), seconds, ports, path))
+    const off = await run("off", "0", "/metrics")
+    const full = await run("full", "1", "/metrics-full")
+    const filtered = await run("filtered", "1", "/metrics")
+    return { off, full, filtered, bodyBytes: Number(match[1]) }
   } finally {
-    server.closeAllConnections()
-    server.close()
+    child.process.kill("SIGTERM")
+    await child.exited
   }
 }

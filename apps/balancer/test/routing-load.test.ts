@@ -35,17 +35,19 @@ const send = (lb: Balancer, body: unknown, headers: Record<string, string> = {})
 const metricsServer = (answer: () => { status: number; text: string } | "hang") =>
   Effect.acquireRelease(
     Effect.promise(() =>
-      new Promise<{ url: string; server: http.Server; scrapes: () => number }>((resolve) => {
+      new Promise<{ url: string; server: http.Server; scrapes: () => number; lastPath: () => string }>((resolve) => {
         let scrapes = 0
-        const server = http.createServer((_, res) => {
+        let lastPath = ""
+        const server = http.createServer((req, res) => {
           scrapes++
+          lastPath = req.url ?? ""
           const a = answer()
           if (a === "hang") return
           res.writeHead(a.status, { "content-type": "text/plain" })
           res.end(a.text)
         })
         server.listen(0, "127.0.0.1", () =>
-          resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`, server, scrapes: () => scrapes }))
+          resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`, server, scrapes: () => scrapes, lastPath: () => lastPath }))
       })
     ),
     ({ server }) =>
@@ -133,6 +135,11 @@ describe("routing mode load", () => {
       const engine = yield* untilEngine(lb, saturated.id, (e) => e !== null)
       expect(engine).toMatchObject({ queue: 9, running: 4, kv_cache_usage: 0.5 })
       expect(engine.age_seconds).toBeLessThan(1)
+      // Only the samples read are asked for (prometheus_client's name[] filter); this server ignores it.
+      const asked = new URL(metrics.lastPath(), metrics.url).searchParams.getAll("name[]")
+      expect(asked).toEqual(expect.arrayContaining(["vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:cache_config_info", "sglang:num_queue_reqs"]))
+      // The simulator honours it, and its figures read the same.
+      expect(yield* untilEngine(lb, other.id, (e) => e !== null)).toMatchObject({ queue: 0, running: 0 })
       for (let i = 0; i < 5; i++) expect(yield* send(lb, chat(prompt(`q${i}`)))).toBe(other.name)
       // The same figures on /metrics, labelled by endpoint name.
       const scrape = parseScrape((yield* lb.fetch("GET", "/metrics")).body as string)

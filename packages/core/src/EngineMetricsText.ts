@@ -47,7 +47,11 @@ export class EngineMetricsParser {
       const nl = chunk.indexOf("\n", start)
       if (nl === -1) break
       if (this.skipping) this.skipping = false
-      else this.line(this.carry === "" ? chunk.slice(start, nl) : this.carry + chunk.slice(start, nl))
+      else if (this.carry === "") this.line(chunk, start, nl)
+      else {
+        const line = this.carry + chunk.slice(start, nl)
+        this.line(line, 0, line.length)
+      }
       this.carry = ""
       start = nl + 1
     }
@@ -62,7 +66,7 @@ export class EngineMetricsParser {
 
   /** The figures, once the body has ended. */
   end(): EngineFigures {
-    if (this.carry !== "" && !this.skipping) this.line(this.carry)
+    if (this.carry !== "" && !this.skipping) this.line(this.carry, 0, this.carry.length)
     this.carry = ""
     return {
       queue: this.queue,
@@ -73,50 +77,96 @@ export class EngineMetricsParser {
     }
   }
 
-  private line(line: string): void {
-    const c = line.charCodeAt(0)
-    // Only "vllm:..." and "sglang:..." samples; comments and everything else are skipped at once.
-    if (c !== 118 /* v */ && c !== 115 /* s */) return
-    const space = line.indexOf(" ")
-    const brace = line.indexOf("{")
-    const nameEnd = brace !== -1 && (space === -1 || brace < space) ? brace : space
-    if (nameEnd === -1) return
-    const name = line.slice(0, nameEnd)
-    const labelsEnd = nameEnd === brace ? line.indexOf("}", brace) + 1 : nameEnd
-    if (labelsEnd === 0) return
-    switch (name) {
-      case "vllm:num_requests_waiting":
-      case "sglang:num_queue_reqs":
-        this.queue = (this.queue ?? 0) + this.value(line, labelsEnd)
+  /**
+   * One line, `text[from, to)`, read in place: a real exposition is some 30 KB of histograms we do not
+   * read, so a line is turned away on its first characters without a substring being made of it.
+   */
+  private line(text: string, from: number, to: number): void {
+    const name = sampleName(text, from)
+    if (name === NONE) return
+    const nameEnd = from + NAMES[name]!.length
+    let labelsEnd = nameEnd
+    if (text.charCodeAt(nameEnd) === 123 /* { */) {
+      labelsEnd = text.indexOf("}", nameEnd) + 1
+      if (labelsEnd === 0 || labelsEnd > to) return
+    }
+    switch (name < SGLANG ? name : name - SGLANG) {
+      case QUEUE:
+        this.queue = (this.queue ?? 0) + value(text, labelsEnd, to)
         return
-      case "vllm:num_requests_running":
-      case "sglang:num_running_reqs":
-        this.running = (this.running ?? 0) + this.value(line, labelsEnd)
+      case RUNNING:
+        this.running = (this.running ?? 0) + value(text, labelsEnd, to)
         return
-      case "vllm:kv_cache_usage_perc":
-      case "sglang:token_usage":
-        this.kv = Math.max(this.kv ?? 0, this.value(line, labelsEnd))
+      case KV:
+        this.kv = Math.max(this.kv ?? 0, value(text, labelsEnd, to))
         return
-      case "vllm:gpu_cache_usage_perc":
-        this.gpuCache = Math.max(this.gpuCache ?? 0, this.value(line, labelsEnd))
+      case GPU_CACHE:
+        this.gpuCache = Math.max(this.gpuCache ?? 0, value(text, labelsEnd, to))
         return
-      case "vllm:cache_config_info": {
-        const labels = line.slice(nameEnd, labelsEnd)
+      case CACHE_CONFIG: {
+        const labels = text.slice(nameEnd, labelsEnd)
         this.blockSize = labelValue(labels, "block_size") ?? this.blockSize
         this.numGpuBlocks = labelValue(labels, "num_gpu_blocks") ?? this.numGpuBlocks
         return
       }
     }
   }
+}
 
-  /** The sample value after the name and labels (an optional timestamp after it is ignored). */
-  private value(line: string, from: number): number {
-    let start = from
-    while (line.charCodeAt(start) === 32) start++
-    const end = line.indexOf(" ", start)
-    const n = Number(end === -1 ? line.slice(start) : line.slice(start, end))
-    return Number.isFinite(n) && n >= 0 ? n : 0
+const NONE = -1
+const QUEUE = 0
+const RUNNING = 1
+const KV = 2
+const GPU_CACHE = 3
+const CACHE_CONFIG = 4
+/** The samples read: vLLM's, by kind, then SGLang's from SGLANG on (queue, running, KV). */
+const SGLANG = 5
+export const ENGINE_METRIC_NAMES = [
+  "vllm:num_requests_waiting",
+  "vllm:num_requests_running",
+  "vllm:kv_cache_usage_perc",
+  "vllm:gpu_cache_usage_perc",
+  "vllm:cache_config_info",
+  "sglang:num_queue_reqs",
+  "sglang:num_running_reqs",
+  "sglang:token_usage"
+] as const
+const NAMES = ENGINE_METRIC_NAMES
+/** The characters after `vllm:` that the names above start with (n, k, g, c). */
+const VLLM_SIXTH = new Set(NAMES.slice(0, SGLANG).map((n) => n.charCodeAt(5)))
+
+/** The index in NAMES of the sample name the line at `from` starts with (followed by `{` or a space), or NONE. */
+const sampleName = (text: string, from: number): number => {
+  const c = text.charCodeAt(from)
+  let first: number
+  let last: number
+  if (c === 118 /* v */) {
+    if (!VLLM_SIXTH.has(text.charCodeAt(from + 5)) || !text.startsWith("vllm:", from)) return NONE
+    first = 0
+    last = SGLANG
+  } else if (c === 115 /* s */) {
+    if (!text.startsWith("sglang:", from)) return NONE
+    first = SGLANG
+    last = NAMES.length
+  } else return NONE
+  for (let i = first; i < last; i++) {
+    if (text.startsWith(NAMES[i]!, from)) {
+      // vllm:num_requests_waiting_by_reason and the like: the name must end there.
+      const after = text.charCodeAt(from + NAMES[i]!.length)
+      if (after === 123 || after === 32) return i
+    }
   }
+  return NONE
+}
+
+/** The sample value in `text[from, to)` after the name and labels (an optional timestamp after it is ignored). */
+const value = (text: string, from: number, to: number): number => {
+  let start = from
+  while (start < to && text.charCodeAt(start) === 32) start++
+  let end = text.indexOf(" ", start)
+  if (end === -1 || end > to) end = to
+  const n = Number(text.slice(start, end))
+  return Number.isFinite(n) && n >= 0 ? n : 0
 }
 
 /** Parses a whole exposition text (tests, small bodies). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { EngineMetricsParser, parseEngineMetrics } from "../src/EngineMetricsText.js"
+import { ENGINE_METRIC_NAMES, EngineMetricsParser, parseEngineMetrics } from "../src/EngineMetricsText.js"
 
 const VLLM = `# HELP vllm:num_requests_running Number of requests in model execution batches.
 # TYPE vllm:num_requests_running gauge
@@ -15,6 +15,64 @@ vllm:cache_config_info{block_size="16",cache_dtype="auto",num_gpu_blocks="2048",
 vllm:prompt_tokens_total{model_name="a"} 12345.0
 process_cpu_seconds_total 3.5
 `
+
+/** What the parser should read, the plain way: every line split, matched by a regular expression. */
+const reference = (text: string) => {
+  let queue: number | undefined, running: number | undefined, kv: number | undefined, gpu: number | undefined
+  let blockSize: number | undefined, numGpuBlocks: number | undefined
+  for (const line of text.split("\n")) {
+    const m = /^([a-z:_]+)(\{[^}]*\})? +(\S+)/.exec(line)
+    if (m === null) continue
+    const n = Number(m[3])
+    const v = Number.isFinite(n) && n >= 0 ? n : 0
+    const label = (name: string) => {
+      const l = new RegExp(`${name}="([^"]*)"`).exec(m[2] ?? "")
+      const x = l === null ? NaN : Number(l[1])
+      return Number.isFinite(x) ? x : undefined
+    }
+    switch (m[1]) {
+      case "vllm:num_requests_waiting":
+      case "sglang:num_queue_reqs":
+        queue = (queue ?? 0) + v
+        break
+      case "vllm:num_requests_running":
+      case "sglang:num_running_reqs":
+        running = (running ?? 0) + v
+        break
+      case "vllm:kv_cache_usage_perc":
+      case "sglang:token_usage":
+        kv = Math.max(kv ?? 0, v)
+        break
+      case "vllm:gpu_cache_usage_perc":
+        gpu = Math.max(gpu ?? 0, v)
+        break
+      case "vllm:cache_config_info":
+        blockSize = label("block_size") ?? blockSize
+        numGpuBlocks = label("num_gpu_blocks") ?? numGpuBlocks
+    }
+  }
+  return { queue, running, kvCacheUsage: kv ?? gpu, blockSize, numGpuBlocks }
+}
+
+/** Exposition lines: the names read, names that start like them, comments, labels or none, timestamps. */
+const lineArb = fc.oneof(
+  fc.record({
+    name: fc.constantFrom(
+      ...ENGINE_METRIC_NAMES,
+      "vllm:num_requests_waiting_by_reason",
+      "vllm:num_preemptions_total",
+      "vllm:kv_cache_usage_perc_max",
+      "vllm:generation_tokens_total",
+      "vllm:cache_config_info_x",
+      "sglang:num_queue_reqs_total",
+      "process_cpu_seconds_total"
+    ),
+    labels: fc.option(fc.tuple(fc.nat(64), fc.nat(100_000)).map(([b, n]) => `{block_size="${b}",model_name="m",num_gpu_blocks="${n}"}`)),
+    value: fc.oneof(fc.nat(50).map(String), fc.double({ min: 0, max: 1, noNaN: true }).map(String), fc.constant("NaN"), fc.constant("-1")),
+    timestamp: fc.boolean()
+  }).map(({ name, labels, value, timestamp }) => `${name}${labels ?? ""} ${value}${timestamp ? " 1700000000000" : ""}`),
+  fc.constantFrom("# HELP vllm:num_requests_waiting Number of requests waiting.", "# TYPE vllm:num_requests_waiting gauge", "")
+)
 
 describe("engine metrics text", () => {
   it("reads vLLM's queue, running, KV cache usage and cache size, summing per-model series", () => {
@@ -45,6 +103,11 @@ describe("engine metrics text", () => {
     parser.push(`vllm:num_requests_waiting{x="${"y".repeat(20_000)}`)
     parser.push(`"} 5\nvllm:num_requests_running 2\n`)
     expect(parser.end()).toMatchObject({ queue: undefined, running: 2 })
+  })
+
+  it.prop("reads what a line-by-line reading reads, on any mix of samples", [fc.array(lineArb, { maxLength: 40 })], ([lines]) => {
+    const text = lines.join("\n") + "\n"
+    expect(parseEngineMetrics(text)).toEqual(reference(text))
   })
 
   it.prop("gives the same figures however the body is cut into chunks", [fc.array(fc.nat(VLLM.length), { maxLength: 12 })], ([cuts]) => {

@@ -537,7 +537,8 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
     })
   }
 
-  const metricsText = (): string => {
+  /** The exposition; with `only`, the samples of those names alone (prometheus_client's `name[]` filter). */
+  const metricsText = (only?: ReadonlySet<string>): string => {
     const kv = engine() ?
       Math.min(1, kvInUse / opts.numGpuBlocks) :
       opts.maxConcurrency > 0 ?
@@ -554,9 +555,11 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
       ["vllm:prefix_cache_queries_total", "counter", "Prefix cache queries, in terms of number of queried tokens.", (s) => s.prefixQueries],
       ["vllm:prefix_cache_hits_total", "counter", "Prefix cache hits, in terms of number of cached tokens.", (s) => s.prefixHits]
     ]
-    let out = `# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig\n# TYPE vllm:cache_config_info gauge\n` +
+    let out = only !== undefined && !only.has("vllm:cache_config_info") ? "" :
+      `# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig\n# TYPE vllm:cache_config_info gauge\n` +
       `vllm:cache_config_info{block_size="${BLOCK_TOKENS}",enable_prefix_caching="${engine() ? "True" : "False"}",num_gpu_blocks="${opts.numGpuBlocks}"} 1.0\n`
     for (const [name, type, help, value] of families) {
+      if (only !== undefined && !only.has(name)) continue
       // prometheus_client names a counter's family without _total and its sample with it.
       const family = type === "counter" ? name.replace(/_total$/, "") : name
       out += `# HELP ${family} ${help}\n# TYPE ${family} ${type}\n`
@@ -640,7 +643,8 @@ export const startSim = async (options: StartOptions = {}): Promise<UpstreamSim>
     if (path.startsWith("/v1/")) v1(req, res, path)
     else if (path.startsWith("/sim/")) control(req, res, path)
     else if (path === "/metrics" && req.method === "GET") {
-      send(res, 200, metricsText(), "text/plain; version=0.0.4; charset=utf-8")
+      const names = q === -1 ? [] : new URLSearchParams(url.slice(q + 1)).getAll("name[]")
+      send(res, 200, metricsText(names.length === 0 ? undefined : new Set(names)), "text/plain; version=0.0.4; charset=utf-8")
     } else if (path === "/health" && req.method === "GET") send(res, 200, "", "text/plain")
     else {
       req.resume()

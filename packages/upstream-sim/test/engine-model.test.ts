@@ -91,15 +91,23 @@ describe("engine model", () => {
     expect(text).toContain(`vllm:cache_config_info{block_size="16",enable_prefix_caching="True",num_gpu_blocks="1000"} 1.0\n`)
     expect(text).toContain(`vllm:prefix_cache_queries_total{model_name="sim-model"} 1600\n`)
     expect(text).toContain("# TYPE vllm:prefix_cache_hits counter\n")
+    // prometheus_client's name[] filter, as vLLM's /metrics has it: those samples and their HELP/TYPE only.
+    const only = await (await fetch(`${sim.url}/metrics?name[]=vllm:num_requests_waiting&name%5B%5D=vllm:cache_config_info`)).text()
+    expect(only.split("\n").filter((line) => line !== "" && !line.startsWith("#"))).toEqual([
+      `vllm:cache_config_info{block_size="16",enable_prefix_caching="True",num_gpu_blocks="1000"} 1.0`,
+      `vllm:num_requests_waiting{model_name="sim-model"} 1`
+    ])
+    expect(only).toContain("# TYPE vllm:num_requests_waiting gauge\n")
     await Promise.all(pending)
   })
 
   it("queues a request whose KV blocks do not fit beside the running ones", async () => {
-    const sim = await useSim({ prefillTokensPerSecond: 8000, numGpuBlocks: 150 })
+    // A prefill of 800 ms: the second request arrives while the first still runs, on a loaded machine too.
+    const sim = await useSim({ prefillTokensPerSecond: 2000, numGpuBlocks: 150 })
     const url = `${sim.baseUrl}/chat/completions`
     const pending = [timed(url, chat(words("a", 1600))), timed(url, chat(words("b", 1600)))] // 101 blocks each
-    await new Promise((r) => setTimeout(r, 50))
-    expect(sim.counters()).toMatchObject({ running: 1, waiting: 1 })
+    for (let i = 0; i < 500 && sim.counters().requests < 2; i++) await new Promise((r) => setTimeout(r, 5))
+    expect(sim.counters()).toMatchObject({ requests: 2, running: 1, waiting: 1 })
     await Promise.all(pending)
   })
 })
