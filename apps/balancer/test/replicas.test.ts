@@ -129,4 +129,67 @@ describe("several replicas on PostgreSQL", () => {
       expect(yield* entries(b!)).toEqual(expected)
       yield* within(3_000, Effect.map(entries(a!), (seen) => JSON.stringify(seen) === JSON.stringify(expected)))
     }), 60_000)
+
+  it.scopedLive("token share: replicas with 3:1 traffic each steer to the 70/30 quotas, so the cluster's share is 70/30", () =>
+    Effect.gen(function*() {
+      const sims = yield* Effect.all([1, 2].map(() => simScoped({ models: ["m1"], outputTokens: 20 })))
+      const [a, b] = yield* replicas(2)
+      const names = ["q70", "q30"]
+      for (const [i, quota] of [70, 30].entries()) {
+        expect((yield* a!.admin("POST", "/endpoints", { name: names[i], base_url: sims[i]!.baseUrl, connected: true, token_quota_percent: quota })).status).toBe(201)
+      }
+      yield* within(1_000, Effect.map(b!.admin("GET", "/state"), (r) => r.body.endpoints.length === 2))
+      // Requests of different sizes, one after another on each replica, both replicas at once.
+      let largest = 0
+      const traffic = (lb: Balancer, count: number) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < count; i++) {
+            const words = Array.from({ length: 4 + (i % 9) * 3 }, (_, w) => `w${w}`).join(" ")
+            const r = yield* lb.fetch("POST", "/v1/chat/completions", { body: { model: "m1", messages: [{ role: "user", content: words }] } })
+            expect(r.status).toBe(200)
+            largest = Math.max(largest, r.body.usage.total_tokens)
+          }
+        })
+      yield* Effect.all([traffic(a!, 150), traffic(b!, 50)], { concurrency: 2 })
+
+      // Percentage routing keeps each endpoint within a couple of requests of its target on each replica:
+      // a few of the largest requests, over both, is the honest bound for the cluster.
+      const bound = (total: number) => (4 * largest) / total
+      const tokens = sims.map((s) => s.counters().promptTokens + s.counters().completionTokens)
+      const cluster = tokens[0]! + tokens[1]!
+      expect(Math.abs(tokens[0]! / cluster - 0.7)).toBeLessThanOrEqual(bound(cluster))
+      // Each replica's own share, from its own /metrics; together they are what the upstreams counted.
+      const own = (lb: Balancer, replica: string) =>
+        Effect.map(lb.fetch("GET", "/metrics"), (r) => {
+          const m = parseScrape(r.body as string)
+          return names.map((endpoint) =>
+            m.value("lb_endpoint_tokens_total", { replica, endpoint, type: "prompt" })! +
+            m.value("lb_endpoint_tokens_total", { replica, endpoint, type: "completion" })!
+          )
+        })
+      const [ownA, ownB] = [yield* own(a!, "r0"), yield* own(b!, "r1")]
+      expect([ownA[0]! + ownB[0]!, ownA[1]! + ownB[1]!]).toEqual(tokens)
+      for (const mine of [ownA, ownB]) {
+        const total = mine[0]! + mine[1]!
+        expect(Math.abs(mine[0]! / total - 0.7)).toBeLessThanOrEqual(bound(total) / 2)
+      }
+      expect(ownA[0]! + ownA[1]!).toBeGreaterThan(2.5 * (ownB[0]! + ownB[1]!))
+    }), 90_000)
+
+  it.scopedLive("an endpoint disabled through A gets no more traffic through B within 1 s", () =>
+    Effect.gen(function*() {
+      const sims = yield* Effect.all([1, 2].map(() => simScoped({ models: ["m1"], outputTokens: 2 })))
+      const [a, b] = yield* replicas(2)
+      const created: Array<{ id: string }> = []
+      for (const sim of sims) created.push((yield* a!.admin("POST", "/endpoints", { name: `e${created.length}`, base_url: sim.baseUrl, connected: true })).body)
+      yield* within(1_000, Effect.map(b!.admin("GET", "/state"), (r) => r.body.endpoints.length === 2))
+      for (let i = 0; i < 4; i++) expect((yield* chat(b!)).status).toBe(200)
+      expect(sims.map((s) => s.counters().completed)).toEqual([2, 2])
+
+      const disabled = created[0]!.id
+      expect((yield* a!.admin("PATCH", `/endpoints/${disabled}`, { enabled: false })).status).toBe(200)
+      yield* within(1_000, Effect.map(b!.admin("GET", "/state"), (r) => r.body.endpoints.find((e: any) => e.id === disabled)?.enabled === false))
+      for (let i = 0; i < 10; i++) expect((yield* chat(b!)).status).toBe(200)
+      expect(sims.map((s) => s.counters().completed)).toEqual([2, 12])
+    }), 60_000)
 })
