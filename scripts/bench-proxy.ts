@@ -30,13 +30,13 @@
  * <= 1.3x. On a 2-core machine the load generator, the balancer and the upstream share the cores, so the
  * figures are noisy: the load average is printed at the start and the end; compare runs on one machine.
  */
-import { execFileSync } from "node:child_process"
 import { existsSync, readFileSync, rmSync } from "node:fs"
 import { loadavg } from "node:os"
 import { join } from "node:path"
 import { type BareProxyProcess, startBareProxy } from "./lib/bare-proxy.js"
 import type { Child, Children } from "./lib/children.js"
 import type { HttpJob, HttpResult, LatencyStats, StreamStats } from "./lib/load.js"
+import { clockTicksPerSecond, cpuTicks, rssMiB } from "./lib/proc.js"
 import { fixed, grouped, out, row, signed, title, verdict } from "./lib/report.js"
 import { runLoad } from "./lib/run-load.js"
 import { runInSession } from "./lib/session.js"
@@ -75,29 +75,6 @@ const chatBody = (stream: boolean, maxTokens: number): string =>
     max_tokens: maxTokens,
     stream
   })
-
-// --- /proc readings of a proxy process ---------------------------------------------------------------------
-
-const clockTicksPerSecond = (): number => {
-  try {
-    const n = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim())
-    return Number.isInteger(n) && n > 0 ? n : 100
-  } catch {
-    return 100
-  }
-}
-
-/** utime + stime of `pid` in clock ticks (fields 14 and 15 of /proc/<pid>/stat; the name in field 2 may hold spaces). */
-const cpuTicks = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ") // fields[0] is field 3 (state)
-  return Number(fields[11]) + Number(fields[12])
-}
-
-const rssMiB = (pid: number): number => {
-  const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]
-  return Number(kb) / 1024
-}
 
 // --- allocation, counted inside a proxy process by scripts/lib/alloc-probe.mjs ------------------------------
 
