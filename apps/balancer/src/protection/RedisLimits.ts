@@ -91,7 +91,8 @@ export class RedisLimits extends Effect.Service<RedisLimits>()("RedisLimits", {
       const now = Date.now()
       if (now - lastWarning < WARN_EVERY_MS) return
       const message = error instanceof Error ? error.message : String(error)
-      const effect = policy === "open" ? "requests that need a limit are admitted without one" : "requests that need a limit get 503"
+      const effect = (policy === "open" ? "client requests that need a limit are admitted without one" : "client requests that need a limit get 503") +
+        ", the admin rate limit is counted by each replica alone"
       runFork(Effect.logWarning(
         `Redis unreachable for shared limits (${message}); ${unreported} failed calls since the last warning; ${effect} (LB_REDIS_FAILURE=${policy})`
       ))
