@@ -7,7 +7,7 @@ import { simScoped } from "@llmlb/upstream-sim"
 import { Duration, Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { type Postgres, startPostgres } from "./support/Engines.js"
-import { type BalancerProcess, spawnBalancer } from "./support/Process.js"
+import { type BalancerProcess, processCaller, spawnBalancer } from "./support/Process.js"
 import { within } from "./support/within.js"
 
 const ADMIN = "replica-test-admin-token-0123"
@@ -17,18 +17,7 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(() => postgres?.stop())
 
-const call = (lb: BalancerProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-  Effect.promise(async () => {
-    const response = await fetch(lb.url + path, {
-      method,
-      headers: { "x-admin-token": ADMIN, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(10_000)
-    }).catch(() => undefined)
-    if (response === undefined) return { status: 0, headers: new Headers(), body: undefined as any }
-    const text = await response.text()
-    return { status: response.status, headers: response.headers, body: text === "" ? undefined : JSON.parse(text) }
-  })
+const call = processCaller(ADMIN)
 
 const chat = (lb: BalancerProcess, token?: string) =>
   call(lb, "POST", "/v1/chat/completions", { model: "m1", messages: [{ role: "user", content: "hi" }], max_tokens: 2 }, token === undefined ? {} : { authorization: `Bearer ${token}` })

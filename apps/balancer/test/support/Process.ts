@@ -73,7 +73,7 @@ export const processCaller = (adminToken: string) =>
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(10_000)
     }).catch(() => undefined)
-    if (response === undefined) return { status: 0, body: undefined as any }
+    if (response === undefined) return { status: 0, headers: new Headers(), body: undefined as any }
     const text = await response.text()
-    return { status: response.status, body: text === "" ? undefined : JSON.parse(text) }
+    return { status: response.status, headers: response.headers, body: text === "" ? undefined : JSON.parse(text) }
   })
