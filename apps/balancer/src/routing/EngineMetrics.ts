@@ -7,7 +7,8 @@
  */
 import { ENGINE_METRIC_NAMES, EngineMetricsParser, type Endpoint } from "@llmlb/core"
 import { Effect } from "effect"
-import { Agent, request } from "undici"
+import { setMaxListeners } from "node:events"
+import { Client } from "undici"
 import { LbConfig } from "../Config.js"
 import { Topology } from "../store/Topology.js"
 
@@ -47,10 +48,18 @@ export const metricsUrlOf = (endpoint: Endpoint.EndpointRecord): string =>
  */
 const NAME_FILTER = ENGINE_METRIC_NAMES.map((name) => `name%5B%5D=${encodeURIComponent(name)}`).join("&")
 
-/** What a scrape requests: the metrics URL with the name filter. */
-export const scrapeUrlOf = (endpoint: Endpoint.EndpointRecord): string => {
-  const url = metricsUrlOf(endpoint)
-  return `${url}${url.includes("?") ? "&" : "?"}${NAME_FILTER}`
+/** Where a scrape goes: the metrics URL's origin (one connection pool each) and its path with the name filter. */
+interface Target {
+  readonly url: string
+  readonly verifyTls: boolean
+  readonly origin: string
+  readonly path: string
+}
+
+const targetOf = (url: string, verifyTls: boolean): Target => {
+  const parsed = new URL(url)
+  const path = `${parsed.pathname}${parsed.search === "" ? "?" : `${parsed.search}&`}${NAME_FILTER}`
+  return { url, verifyTls, origin: parsed.origin, path }
 }
 
 const numberOr = (n: number | undefined) => (n === undefined ? NaN : n)
@@ -64,9 +73,20 @@ export class EngineMetrics extends Effect.Service<EngineMetrics>()("EngineMetric
     const staleAfterMs = 3 * intervalMs
     const timeoutMs = Math.min(intervalMs, MAX_SCRAPE_MS)
     const states = new Map<string, EngineState>()
-    // Scrapes use their own connections, never a slot of the data plane's pools.
-    const agents = { verified: new Agent({ connections: 4 }), insecure: new Agent({ connections: 4, connect: { rejectUnauthorized: false } }) }
-    yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all([agents.verified.close(), agents.insecure.close()])))
+    // Scrapes use their own connections, never a slot of the data plane's pools: one undici Client per
+    // metrics origin (no URL parse nor dispatcher lookup per scrape), closed when no endpoint uses it.
+    const clients = new Map<string, Client>()
+    const clientOf = (target: Target) => {
+      const key = `${target.verifyTls ? "v" : "i"}${target.origin}`
+      let client = clients.get(key)
+      if (client === undefined) {
+        client = new Client(target.origin, target.verifyTls ? {} : { connect: { rejectUnauthorized: false } })
+        clients.set(key, client)
+      }
+      return client
+    }
+    yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all([...clients.values()].map((c) => c.close()))))
+    const targets = new Map<string, Target>()
 
     const stateOf = (id: string) => {
       let state = states.get(id)
@@ -77,46 +97,61 @@ export class EngineMetrics extends Effect.Service<EngineMetrics>()("EngineMetric
       return state
     }
 
-    const read = async (endpoint: Endpoint.EndpointRecord, state: EngineState) => {
-      const response = await request(scrapeUrlOf(endpoint), {
-        method: "GET",
-        dispatcher: endpoint.verify_tls ? agents.verified : agents.insecure,
-        signal: AbortSignal.timeout(timeoutMs),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs
-      })
-      if (response.statusCode !== 200) {
-        await response.body.dump()
-        return
+    /** Reads one scrape's body as it arrives; resolves when it has ended (or was cut off). */
+    const read = (endpoint: Endpoint.EndpointRecord, state: EngineState, signal: AbortSignal) => {
+      const url = metricsUrlOf(endpoint)
+      let target = targets.get(endpoint.id)
+      if (target === undefined || target.url !== url || target.verifyTls !== endpoint.verify_tls) {
+        target = targetOf(url, endpoint.verify_tls)
+        targets.set(endpoint.id, target)
       }
-      const parser = new EngineMetricsParser()
-      // undici yields Buffers; the decoder keeps a character split across chunks whole.
-      const decoder = new TextDecoder()
-      let size = 0
-      for await (const chunk of response.body) {
-        parser.push(decoder.decode(chunk as Buffer, { stream: true }))
-        size += (chunk as Buffer).length
-        if (size > MAX_BODY_BYTES) {
-          response.body.destroy()
-          break
-        }
-      }
-      parser.push(decoder.decode())
-      const figures = parser.end()
-      state.queue = numberOr(figures.queue)
-      state.running = numberOr(figures.running)
-      state.kvCacheUsage = numberOr(figures.kvCacheUsage)
-      state.blockSize = numberOr(figures.blockSize)
-      state.numGpuBlocks = numberOr(figures.numGpuBlocks)
-      state.at = performance.now()
+      return clientOf(target).request({ path: target.path, method: "GET", signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+        .then((response) =>
+          new Promise<void>((resolve, reject) => {
+            const body = response.body
+            if (response.statusCode !== 200) {
+              body.on("error", reject).on("end", resolve).on("close", resolve).resume()
+              return
+            }
+            const parser = new EngineMetricsParser()
+            // undici yields Buffers; the decoder keeps a character split across chunks whole.
+            const decoder = new TextDecoder()
+            let size = 0
+            let finished = false
+            const done = () => {
+              if (finished) return
+              finished = true
+              parser.push(decoder.decode())
+              const figures = parser.end()
+              state.queue = numberOr(figures.queue)
+              state.running = numberOr(figures.running)
+              state.kvCacheUsage = numberOr(figures.kvCacheUsage)
+              state.blockSize = numberOr(figures.blockSize)
+              state.numGpuBlocks = numberOr(figures.numGpuBlocks)
+              state.at = performance.now()
+              resolve()
+            }
+            body.on("data", (chunk: Buffer) => {
+              parser.push(decoder.decode(chunk, { stream: true }))
+              size += chunk.length
+              if (size > MAX_BODY_BYTES) {
+                // The figures read so far stay.
+                body.destroy()
+                done()
+              }
+            }).on("end", done).on("error", reject)
+              // Settled by then unless it was cut off without an error: a scrape never stays in flight.
+              .on("close", () => reject(new Error("metrics body closed early")))
+          })
+        )
     }
 
     /** Starts a scrape of the endpoint unless one is in flight; never rejects. */
-    const scrape = (endpoint: Endpoint.EndpointRecord): Promise<void> => {
+    const scrape = (endpoint: Endpoint.EndpointRecord, signal: AbortSignal = AbortSignal.timeout(timeoutMs)): Promise<void> => {
       const state = stateOf(endpoint.id)
       if (state.scraping) return Promise.resolve()
       state.scraping = true
-      return read(endpoint, state)
+      return read(endpoint, state, signal)
         .catch(() => undefined) // a failed scrape leaves the figures to go stale
         .finally(() => {
           state.scraping = false
@@ -124,12 +159,26 @@ export class EngineMetrics extends Effect.Service<EngineMetrics>()("EngineMetric
     }
 
     const scrapeAll = () => {
+      // One deadline for the round's scrapes: one timer a round, not one a scrape.
+      const signal = AbortSignal.timeout(timeoutMs)
+      setMaxListeners(0, signal)
       const ids = new Set<string>()
       for (const endpoint of topology.endpoints()) {
         ids.add(endpoint.id)
-        if (endpoint.enabled) void scrape(endpoint)
+        if (endpoint.enabled) void scrape(endpoint, signal)
       }
       for (const id of states.keys()) if (!ids.has(id)) states.delete(id)
+      for (const id of targets.keys()) if (!ids.has(id)) targets.delete(id)
+      if (clients.size > targets.size) {
+        const used = new Set<string>()
+        for (const t of targets.values()) used.add(`${t.verifyTls ? "v" : "i"}${t.origin}`)
+        for (const [key, client] of clients) {
+          if (!used.has(key)) {
+            clients.delete(key)
+            void client.close().catch(() => undefined)
+          }
+        }
+      }
     }
 
     if (intervalMs > 0) {
