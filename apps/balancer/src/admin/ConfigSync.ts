@@ -26,7 +26,7 @@ export class ConfigSync extends Effect.Service<ConfigSync>()("ConfigSync", {
     let reloads = 0
 
     // A failed reload (database away) keeps the configuration in memory: proxying goes on from it.
-    const reload = Effect.zipRight(topology.reload, tokens.reload).pipe(
+    const reloadOnce = Effect.zipRight(topology.reload, tokens.reload).pipe(
       Effect.tap(() => Effect.sync(() => void reloads++)),
       Effect.catchAllCause((cause) => Effect.logWarning("configuration reload failed", cause))
     )
@@ -34,11 +34,36 @@ export class ConfigSync extends Effect.Service<ConfigSync>()("ConfigSync", {
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
 
+    // One reload at a time, so an older snapshot never lands after a newer one; announcements that
+    // arrive during a reload make one more (it reads what they announced), not one each.
+    let reloading = false
+    let again = false
+    // (the check for another round and the end of `reloading` are one synchronous step: none is missed)
+    const reloadLoop = (): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        again = false
+        return reloadOnce
+      }).pipe(Effect.zipRight(Effect.suspend(() => {
+        if (again) return reloadLoop()
+        reloading = false
+        return Effect.void
+      })))
+    const reload = () => {
+      if (reloading) {
+        again = true
+        return
+      }
+      reloading = true
+      runFork(reloadLoop())
+    }
+
     const notify = sql`SELECT pg_notify(${CONFIG_CHANNEL}, ${replicaId})`.pipe(
       Effect.timeout(Duration.seconds(3)),
       Effect.catchAllCause((cause) => Effect.logWarning("configuration change not announced", cause))
     )
-    const removeListener = audit.onMutation(() => void runFork(notify))
+    // Announced before the answer: a change acknowledged to the client reaches the other replicas even
+    // when this one dies right after.
+    const removeListener = audit.onMutation(() => notify)
     yield* Effect.addFinalizer(() => Effect.sync(removeListener))
 
     // The listener is a plain client of its own (the pool's connections come and go): on any error it
@@ -64,14 +89,14 @@ export class ConfigSync extends Effect.Service<ConfigSync>()("ConfigSync", {
       next.on("error", retry)
       next.on("end", retry)
       next.on("notification", (message) => {
-        if (message.payload !== replicaId) runFork(reload)
+        if (message.payload !== replicaId) reload()
       })
       next.connect()
         .then(() => next.query(`LISTEN ${CONFIG_CHANNEL}`))
         .then(() => {
           if (closed) return next.end()
           client = next
-          runFork(reload)
+          reload()
         })
         .catch(retry)
     }
@@ -83,7 +108,7 @@ export class ConfigSync extends Effect.Service<ConfigSync>()("ConfigSync", {
         await client?.end().catch(() => undefined)
       })
     )
-    yield* Effect.forkScoped(Effect.repeat(reload, Schedule.spaced(Duration.seconds(configReloadSeconds))))
+    yield* Effect.forkScoped(Effect.repeat(Effect.sync(reload), Schedule.spaced(Duration.seconds(configReloadSeconds))))
     return { reloads: () => reloads } as const
   })
 }) {}

@@ -24,7 +24,7 @@ export const EventStreamLive = HttpApiBuilder.group(AdminApi, "eventStream", (ha
     const changes = Stream.asyncPush<void>(
       (emit) =>
         Effect.acquireRelease(
-          Effect.sync(() => audit.onMutation(() => emit.single(undefined))),
+          Effect.sync(() => audit.onMutation(() => Effect.sync(() => emit.single(undefined)))),
           (unsubscribe) => Effect.sync(unsubscribe)
         ),
       { bufferSize: 1, strategy: "sliding" }

@@ -76,7 +76,7 @@ export class Audit extends Effect.Service<Audit>()("Audit", {
     /** Writes in queue order, which is id order, even when a reader and the fiber both write. */
     const lock = yield* Effect.makeSemaphore(1)
     /** Told after every mutation is recorded: the live event stream pushes the new state. */
-    const listeners = new Set<() => void>()
+    const listeners = new Set<() => Effect.Effect<void>>()
     /** Moves still going on, by target. */
     const moves = new Map<string, { readonly record: AuditRecord; readonly at: number }>()
 
@@ -146,11 +146,14 @@ export class Audit extends Effect.Service<Audit>()("Audit", {
           }
           const key = `${targetType}:${targetId}`
           return (isMove(record) ? holdMove(key, record) : Effect.zipRight(settleMove(key), commit(record))).pipe(
-            Effect.tap(() => listeners.forEach((listener) => listener()))
+            Effect.tap(() => Effect.forEach(listeners, (listener) => listener(), { discard: true }))
           )
         }),
-      /** Calls `listener` after each admin mutation (every one is audited); returns its removal. */
-      onMutation: (listener: () => void) => {
+      /**
+       * Runs `listener` after each admin mutation (every one is audited), before the request is
+       * answered; returns its removal.
+       */
+      onMutation: (listener: () => Effect.Effect<void>) => {
         listeners.add(listener)
         return () => listeners.delete(listener)
       },
