@@ -87,6 +87,8 @@ describe("editor panels in Chromium against the built balancer", () => {
     expect(texts[1]).toContain("rpm_limit120 → null")
     expect(texts[2]).toContain('token "e2e-client"')
     expect(texts[2]).toContain("by 127.0.0.1")
+    const health = (await (await fetch(`${lb.url}/health`)).json()) as { replica: string }
+    expect(texts[2]).toContain(`on replica ${health.replica}`)
   }, SLOW)
 
   it("reset stats is confirmed in a dialog by Confirm", async () => {

@@ -1,6 +1,6 @@
 /**
  * The `Audit log` panel: admin mutations newest first (time, action, target, changed fields, actor
- * address), a page at a time with `Load more`.
+ * address, the replica that made it), a page at a time with `Load more`.
  */
 import type { AuditEntry } from "@llmlb/api"
 import { type Component, For, Show } from "solid-js"
@@ -42,6 +42,7 @@ const Entry: Component<{ readonly entry: AuditEntry }> = (props) => {
       <div class="ui-muted panels-item__meta">
         <time datetime={props.entry.time}>{new Date(props.entry.time).toLocaleString()}</time>
         <span>by {props.entry.client_address ?? "unknown address"}</span>
+        <Show when={props.entry.replica}>{(replica) => <span>on replica {replica()}</span>}</Show>
       </div>
       <Show when={changes().length > 0}>
         <dl class="panels-changes">
