@@ -118,6 +118,7 @@ main(process.argv.slice(2)).then(
   },
   (error) => {
     process.stderr.write(`loadtest: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
-    process.exitCode = EXIT_FAILED
+    // an unexpected failure may leave sockets and timers open: exit rather than hang
+    process.exit(EXIT_FAILED)
   }
 )

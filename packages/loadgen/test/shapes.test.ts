@@ -21,6 +21,14 @@ describe("load shapes", () => {
     expect(mean, `mean running: ${mean}`).toBeGreaterThan(7.2)
   }, 30_000)
 
+  it("a rate far above what the machine sends ends on its own, flagged saturated (no call nested per late arrival)", async () => {
+    const sim = await useSim({ ttftMs: 0, outputTokens: 1 })
+    const result = await run({ base_url: sim.baseUrl, rate: 100_000, interval: true, requests: 6_000 })
+    expect(result.status).toBe("done")
+    expect(result.report.completed).toBe(6_000)
+    expect(result.report.self_check.saturated).toBe(true)
+  }, 60_000)
+
   it("a constant-interval rate run sends and completes at the target rate within 5 %", async () => {
     const sim = await useSim({ ttftMs: 2, outputTokens: 2 })
     const { report } = await run({ base_url: sim.baseUrl, rate: 50, interval: true, requests: 150 })
