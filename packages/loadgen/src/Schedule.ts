@@ -92,6 +92,7 @@ const rampTime = (from: number, to: number, seconds: number) => {
   const a = (to - from) / (2 * seconds)
   const end = from * seconds + a * seconds * seconds
   return (s: number): number | null => {
+    if (s === 0) return 0 // the first arrival (and no 0/0 when the ramp starts from 0)
     if (s > end) return to > 0 ? seconds + (s - end) / to : null
     if (a === 0) return s / from
     // a*t^2 + from*t - s = 0, the root in [0, seconds]; written to stay exact when from = 0

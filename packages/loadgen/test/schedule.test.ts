@@ -84,6 +84,12 @@ describe("arrival schedules", () => {
     expect(take(arrivals, 1)).toEqual([0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875])
   })
 
+  it("a rate ramp from 0 starts with an arrival at 0, then follows the ramp", () => {
+    const times = take(rateArrivals({ rate: 20, burstiness: 1, interval: false, ramp: { from: 0, seconds: 20 }, seed: 0 }), 20)
+    expect(times[0]).toBe(0)
+    expect(Math.abs(times.length - 200)).toBeLessThan(5 * Math.sqrt(200) + 1)
+  })
+
   it.prop(
     "a linear rate ramp from a to b over T has about (a+b)/2*T arrivals, denser at the end when b > a",
     [fc.double({ min: 0, max: 100, noNaN: true }), fc.double({ min: 20, max: 300, noNaN: true }), fc.integer({ min: 0, max: 2 ** 31 })],
