@@ -201,7 +201,7 @@ const ADMIN_TOKEN = "web-events-token-0123456789"
 describe("event stream against the built balancer", () => {
   it.scopedLive("reconnects by itself with growing waits after the balancer goes away, and resumes the states", () =>
     Effect.gen(function*() {
-      const port = String(yield* Effect.promise(freePort))
+      const port = String(yield* Effect.promise(() => freePort()))
       const env = { LB_PORT: port, LB_DB_PATH: join(mkdtempSync(join(tmpdir(), "web-events-")), "lb.db"), LB_ADMIN_TOKEN: ADMIN_TOKEN }
       const first = yield* spawnBalancer(env)
       // Real timers, recording each wait the stream asks for.

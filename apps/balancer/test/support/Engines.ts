@@ -5,23 +5,16 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { freePort } from "../../../../scripts/lib/stack.js"
 
 const PG_BIN = "/usr/lib/postgresql/15/bin"
 const NOBODY = 65534
 const NOGROUP = 65534
 
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
+// one free-port helper for the scripts and the tests
+export { freePort }
 
 const asNobody = (command: string, args: ReadonlyArray<string>) =>
   execFileSync("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOGROUP}`, "--clear-groups", command, ...args], {
